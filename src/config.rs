@@ -1,0 +1,218 @@
+//! Every setting of the service, defined once: flag, environment variable,
+//! default and help line. `--help` and the README's table come from here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, ValueEnum};
+
+/// Settings of `neptun-accounts serve`.
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "NEPTUN_LISTEN",
+        default_value = "127.0.0.1:3000",
+        value_name = "ADDR:PORT"
+    )]
+    pub listen: SocketAddr,
+
+    /// Database URL: `sqlite://PATH` (created if missing; its folder must exist).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://neptun-accounts.db",
+        value_name = "URL"
+    )]
+    pub database_url: DatabaseUrl,
+
+    /// Mark the session cookie `Secure`; `false` only for plain-http development.
+    #[arg(
+        long,
+        env = "NEPTUN_COOKIE_SECURE",
+        default_value = "true",
+        action = ArgAction::Set,
+        value_name = "true|false"
+    )]
+    pub cookie_secure: bool,
+
+    /// A session unused for this long ends (humantime: `90s`, `15m`, `7d`).
+    #[arg(long, env = "NEPTUN_SESSION_IDLE_TIMEOUT", default_value = "7d", value_parser = parse_duration, value_name = "DURATION")]
+    pub session_idle_timeout: Duration,
+
+    /// A session ends this long after it was created, however much it is used.
+    #[arg(long, env = "NEPTUN_SESSION_LIFETIME", default_value = "30d", value_parser = parse_duration, value_name = "DURATION")]
+    pub session_lifetime: Duration,
+
+    /// Threads that hash passwords at once (default: the number of cores).
+    #[arg(long, env = "NEPTUN_HASH_WORKERS", value_name = "N")]
+    pub hash_workers: Option<usize>,
+
+    /// Requests that may wait for a hashing thread; past that, 503.
+    #[arg(
+        long,
+        env = "NEPTUN_HASH_QUEUE",
+        default_value_t = 64,
+        value_name = "N"
+    )]
+    pub hash_queue: usize,
+
+    /// Argon2id memory cost in KiB.
+    #[arg(
+        long,
+        env = "NEPTUN_ARGON2_MEMORY_KIB",
+        default_value_t = 19_456,
+        value_name = "KIB"
+    )]
+    pub argon2_memory_kib: u32,
+
+    /// Argon2id iterations (time cost).
+    #[arg(
+        long,
+        env = "NEPTUN_ARGON2_ITERATIONS",
+        default_value_t = 2,
+        value_name = "N"
+    )]
+    pub argon2_iterations: u32,
+
+    /// Argon2id parallelism (lanes).
+    #[arg(
+        long,
+        env = "NEPTUN_ARGON2_PARALLELISM",
+        default_value_t = 1,
+        value_name = "N"
+    )]
+    pub argon2_parallelism: u32,
+
+    /// Largest accepted request body in bytes; larger ones get 413.
+    #[arg(
+        long,
+        env = "NEPTUN_BODY_LIMIT",
+        default_value_t = 16_384,
+        value_name = "BYTES"
+    )]
+    pub body_limit: usize,
+
+    /// SQLite durability: `normal` survives a process crash, `full` also a power loss.
+    #[arg(
+        long,
+        env = "NEPTUN_SQLITE_SYNCHRONOUS",
+        default_value = "normal",
+        value_enum
+    )]
+    pub sqlite_synchronous: SqliteSynchronous,
+
+    /// Log format; the level comes from `RUST_LOG` (default `info`).
+    #[arg(long, env = "NEPTUN_LOG_FORMAT", default_value = "text", value_enum)]
+    pub log_format: LogFormat,
+}
+
+/// How SQLite syncs its write-ahead log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSynchronous {
+    Normal,
+    Full,
+}
+
+/// The shape of log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A parsed `--database-url`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or_default();
+            if path.is_empty() || path == ":memory:" {
+                return Err(
+                    "a sqlite URL needs a file path, as in sqlite://neptun-accounts.db".into(),
+                );
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err("PostgreSQL is not supported by this build yet; use sqlite://PATH".into());
+        }
+        Err("expected sqlite://PATH".into())
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+        }
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|err| err.to_string())?;
+    if duration.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(duration)
+}
+
+/// A setting that parsed but cannot work.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {flag}: {reason}")]
+pub struct ConfigError {
+    pub flag: &'static str,
+    pub reason: String,
+}
+
+impl Config {
+    /// Hashing threads: the flag, else the number of cores.
+    pub fn hash_workers(&self) -> usize {
+        self.hash_workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+    }
+
+    /// Checks the relations between settings that a single value parser cannot see.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |flag, reason: &str| {
+            Err(ConfigError {
+                flag,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.session_idle_timeout > self.session_lifetime {
+            return fail(
+                "--session-idle-timeout",
+                "must not be longer than --session-lifetime",
+            );
+        }
+        if self.hash_workers == Some(0) {
+            return fail("--hash-workers", "must be at least 1");
+        }
+        if self.body_limit < 256 {
+            return fail("--body-limit", "must be at least 256 bytes");
+        }
+        if let Err(err) = argon2::Params::new(
+            self.argon2_memory_kib,
+            self.argon2_iterations,
+            self.argon2_parallelism,
+            None,
+        ) {
+            return fail("--argon2-*", &err.to_string());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,9 @@
+//! The rules of accounts and sessions, free of HTTP and SQL.
+
+pub mod email;
+pub mod password;
+pub mod password_hasher;
+pub mod session;
+pub mod session_token;
+pub mod time;
+pub mod user;

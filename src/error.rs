@@ -1,0 +1,321 @@
+//! Every HTTP error the service answers, rendered as the contract's H3 error
+//! body (`statusCode`, `statusMessage`, `message`, `data.issues`).
+
+use std::borrow::Cow;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::domain::password_hasher::HashingError;
+use crate::store::StoreError;
+
+/// What a 503 from a full hashing queue asks the client to wait, in seconds.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
+/// One validation problem, in the shape of a zod issue.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Issue {
+    pub code: &'static str,
+    pub message: Cow<'static, str>,
+    pub path: Vec<&'static str>,
+    /// The keys zod adds for this code (`validation`, `expected`, `minimum` …).
+    #[serde(flatten)]
+    pub details: Map<String, Value>,
+}
+
+impl Issue {
+    fn new(code: &'static str, field: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            path: vec![field],
+            details: Map::new(),
+        }
+    }
+
+    fn with(mut self, key: &str, value: Value) -> Self {
+        self.details.insert(key.to_owned(), value);
+        self
+    }
+
+    /// A field that is missing (`received: "undefined"`) or of another JSON type.
+    pub fn invalid_type(
+        field: &'static str,
+        expected: &'static str,
+        received: &'static str,
+    ) -> Self {
+        let message: Cow<'static, str> = if received == "undefined" {
+            "Required".into()
+        } else {
+            format!("Expected {expected}, received {received}").into()
+        };
+        Self::new("invalid_type", field, message)
+            .with("expected", expected.into())
+            .with("received", received.into())
+    }
+
+    /// A syntactically invalid email address.
+    pub fn invalid_email(field: &'static str) -> Self {
+        Self::new("invalid_string", field, "Invalid email").with("validation", "email".into())
+    }
+
+    /// A string shorter than `minimum` characters.
+    pub fn too_small(field: &'static str, minimum: usize) -> Self {
+        Self::new(
+            "too_small",
+            field,
+            format!("String must contain at least {minimum} character(s)"),
+        )
+        .with("minimum", minimum.into())
+        .with("type", "string".into())
+        .with("inclusive", true.into())
+        .with("exact", false.into())
+    }
+
+    /// A string longer than `maximum` characters.
+    pub fn too_big(field: &'static str, maximum: usize) -> Self {
+        Self::new(
+            "too_big",
+            field,
+            format!("String must contain at most {maximum} character(s)"),
+        )
+        .with("maximum", maximum.into())
+        .with("type", "string".into())
+        .with("inclusive", true.into())
+        .with("exact", false.into())
+    }
+
+    /// A rule of our own (`Passwords must match`, `Current password is incorrect` …).
+    pub fn custom(field: &'static str, message: &'static str) -> Self {
+        Self::new("custom", field, message)
+    }
+}
+
+/// Which body a 400 speaks of: the auth endpoints' required fields or the
+/// update endpoint's optional ones (NEPTUN's own messages differ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyShape {
+    /// `{email, password}` of sign-up and login.
+    Credentials,
+    /// `{email?, password?}` of the update endpoint.
+    Update,
+}
+
+impl BodyShape {
+    fn invalid_body_message(self) -> &'static str {
+        match self {
+            Self::Credentials => "Invalid body(email, password).",
+            Self::Update => "Invalid body(?email, ?password).",
+        }
+    }
+
+    fn status_message(self) -> &'static str {
+        // NEPTUN's update endpoint says "Bad Request." with a period.
+        match self {
+            Self::Credentials => "Bad Request",
+            Self::Update => "Bad Request.",
+        }
+    }
+}
+
+/// An error answer of the API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid body")]
+    InvalidBody {
+        shape: BodyShape,
+        issues: Vec<Issue>,
+    },
+    #[error("neither email nor password")]
+    NothingToUpdate,
+    #[error("invalid JSON body")]
+    InvalidJson { shape: BodyShape },
+    #[error("no valid session")]
+    Unauthorized,
+    #[error("login failed")]
+    InvalidCredentials,
+    #[error("already logged in")]
+    AlreadyLoggedIn,
+    #[error("user not found")]
+    UserNotFound,
+    #[error("route not found")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("server busy")]
+    ServerBusy { retry_after_secs: u64 },
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// The same error as seen by the update endpoint, whose 400s carry its own wording.
+    pub fn for_update(self) -> Self {
+        match self {
+            Self::InvalidJson { .. } => Self::InvalidJson {
+                shape: BodyShape::Update,
+            },
+            Self::InvalidBody { issues, .. } => Self::InvalidBody {
+                shape: BodyShape::Update,
+                issues,
+            },
+            other => other,
+        }
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidBody { .. } | Self::NothingToUpdate | Self::InvalidJson { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::AlreadyLoggedIn => StatusCode::FORBIDDEN,
+            Self::UserNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn message(&self) -> &'static str {
+        match self {
+            Self::InvalidBody { shape, .. } => shape.invalid_body_message(),
+            Self::NothingToUpdate => {
+                "Invalid body(?email, ?password). At least one of email or password is required."
+            }
+            Self::InvalidJson { .. } => "Invalid JSON body.",
+            Self::Unauthorized => "Unauthorized",
+            Self::InvalidCredentials => "Invalid email or password",
+            Self::AlreadyLoggedIn => "Please log out first",
+            Self::UserNotFound => "User not found",
+            Self::RouteNotFound => "Not Found",
+            Self::MethodNotAllowed => "Method Not Allowed",
+            Self::EmailTaken => "A user with this email already exists",
+            Self::PayloadTooLarge => "Payload Too Large",
+            Self::UnsupportedMediaType => "Content-Type must be application/json",
+            Self::ServerBusy { .. } => "Server busy, retry later",
+            Self::Internal(_) => "Internal Server Error",
+        }
+    }
+
+    fn status_message(&self) -> &'static str {
+        match self {
+            Self::InvalidBody { shape, .. } | Self::InvalidJson { shape } => shape.status_message(),
+            Self::NothingToUpdate => BodyShape::Update.status_message(),
+            other => other.status().canonical_reason().unwrap_or("Error"),
+        }
+    }
+
+    fn issues(&self) -> Option<&[Issue]> {
+        match self {
+            Self::InvalidBody { issues, .. } => Some(issues),
+            _ => None,
+        }
+    }
+
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::ServerBusy { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(err) = &self {
+            // The only place internal errors are logged; the client sees none of it.
+            tracing::error!(error = format!("{err:#}"), "request failed");
+        }
+        let status = self.status();
+        let mut body = json!({
+            "statusCode": status.as_u16(),
+            "statusMessage": self.status_message(),
+            "message": self.message(),
+        });
+        if let Some(issues) = self.issues() {
+            body["data"] = json!({ "issues": issues });
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<HashingError> for ApiError {
+    fn from(err: HashingError) -> Self {
+        match err {
+            HashingError::Busy => Self::ServerBusy {
+                retry_after_secs: BUSY_RETRY_AFTER_SECS,
+            },
+            HashingError::Failed(reason) => Self::Internal(anyhow::anyhow!(reason)),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::EmailTaken => Self::EmailTaken,
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<getrandom::Error> for ApiError {
+    fn from(err: getrandom::Error) -> Self {
+        Self::Internal(anyhow::anyhow!("the OS random generator failed: {err}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_email_issue_has_the_zod_shape() {
+        let issue = serde_json::to_value(Issue::invalid_email("email")).unwrap();
+        assert_eq!(
+            issue,
+            json!({"code":"invalid_string","validation":"email","message":"Invalid email","path":["email"]})
+        );
+    }
+
+    #[test]
+    fn missing_field_is_required_and_wrong_type_names_both_types() {
+        let missing =
+            serde_json::to_value(Issue::invalid_type("email", "string", "undefined")).unwrap();
+        assert_eq!(missing["message"], "Required");
+        let wrong = serde_json::to_value(Issue::invalid_type("email", "string", "null")).unwrap();
+        assert_eq!(wrong["message"], "Expected string, received null");
+        assert_eq!(wrong["expected"], "string");
+        assert_eq!(wrong["received"], "null");
+    }
+
+    #[test]
+    fn update_endpoint_bad_requests_say_bad_request_with_a_period() {
+        let err = ApiError::InvalidJson {
+            shape: BodyShape::Credentials,
+        }
+        .for_update();
+        assert_eq!(err.status_message(), "Bad Request.");
+        assert_eq!(ApiError::NothingToUpdate.status_message(), "Bad Request.");
+        assert_eq!(ApiError::UserNotFound.status_message(), "Not Found");
+    }
+}

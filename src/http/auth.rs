@@ -1,0 +1,182 @@
+//! `/api/auth/*`: sign-up, login, logout and the two session checks.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::{CONTENT_LENGTH, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::json_body::JsonObject;
+use super::session::{CurrentSession, MaybeSession, SignedOut, clearing_cookie, session_cookie};
+use super::validation::{Issues, email_field, password_field, string_field};
+use crate::domain::email::Email;
+use crate::domain::password::{Password, PasswordPolicy};
+use crate::domain::session::IssuedSession;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{User, UserId};
+use crate::error::{ApiError, BodyShape, Issue};
+use crate::store::{NewUser, StoreError};
+
+/// An email and password from a sign-up or login body.
+struct CredentialsInput {
+    email: Email,
+    password: Password,
+}
+
+impl CredentialsInput {
+    /// Sign-up: a new password under `policy`, and `confirmPassword` equal to it when sent.
+    fn for_sign_up(body: &Map<String, Value>, policy: PasswordPolicy) -> Result<Self, ApiError> {
+        let mut issues = Issues::default();
+        let email = email_field(body, "email", true, &mut issues);
+        let password = password_field(body, "password", policy, true, &mut issues);
+        let confirmation = string_field(body, "confirmPassword", false, &mut issues);
+        let typed_password = body.get("password").and_then(Value::as_str);
+        if confirmation.is_some_and(|confirmation| Some(confirmation) != typed_password) {
+            issues.push(Issue::custom("confirmPassword", "Passwords must match"));
+        }
+        Self::collect(email, password, issues)
+    }
+
+    /// Login: validated like sign-up, without the new-password minimum.
+    fn for_login(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let mut issues = Issues::default();
+        let email = email_field(body, "email", true, &mut issues);
+        let password = password_field(
+            body,
+            "password",
+            PasswordPolicy::for_login(),
+            true,
+            &mut issues,
+        );
+        Self::collect(email, password, issues)
+    }
+
+    fn collect(
+        email: Option<Email>,
+        password: Option<Password>,
+        issues: Issues,
+    ) -> Result<Self, ApiError> {
+        match (email, password) {
+            (Some(email), Some(password)) if issues.is_empty() => Ok(Self { email, password }),
+            _ => Err(ApiError::InvalidBody {
+                shape: BodyShape::Credentials,
+                issues: issues.into_vec(),
+            }),
+        }
+    }
+}
+
+/// `POST /api/auth/sign-up`
+pub async fn sign_up(
+    State(state): State<AppState>,
+    _: SignedOut,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    let input = CredentialsInput::for_sign_up(&body, state.new_passwords)?;
+    let password_hash = state.hasher.hash(input.password).await?;
+    let now = Timestamp::now();
+    let user = User {
+        id: UserId::generate(),
+        email: input.email,
+    };
+    let issued = state.sessions.issue(user.id.clone(), now)?;
+    let new_user = NewUser {
+        id: user.id.clone(),
+        email: user.email.clone(),
+        password_hash,
+        created_at: now,
+    };
+    state
+        .store
+        .create_user(new_user, issued.row.clone())
+        .await?;
+    tracing::info!(user_id = %user.id, "user signed up");
+    Ok(signed_in(&state, &user, &issued, now))
+}
+
+/// `POST /api/auth/login`
+pub async fn login(
+    State(state): State<AppState>,
+    _: SignedOut,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    let input = CredentialsInput::for_login(&body)?;
+    let credentials = state.store.find_credentials(&input.email).await?;
+    let stored_hash = credentials
+        .as_ref()
+        .map(|found| found.password_hash.clone());
+    // An unknown email is verified against a dummy hash: same answer, same work.
+    let verification = state.hasher.verify(input.password, stored_hash).await?;
+    let Some(credentials) = credentials.filter(|_| verification.matched) else {
+        tracing::info!("login failed");
+        return Err(ApiError::InvalidCredentials);
+    };
+    let now = Timestamp::now();
+    let issued = state.sessions.issue(credentials.user_id.clone(), now)?;
+    match state
+        .store
+        .create_session(issued.row.clone(), verification.rehashed)
+        .await
+    {
+        Ok(()) => {}
+        // Deleted between the password check and now.
+        Err(StoreError::UserNotFound) => return Err(ApiError::InvalidCredentials),
+        Err(other) => return Err(other.into()),
+    }
+    let user = User {
+        id: credentials.user_id,
+        email: input.email,
+    };
+    tracing::info!(user_id = %user.id, "user logged in");
+    Ok(signed_in(&state, &user, &issued, now))
+}
+
+/// `POST /api/auth/logout`: `true` if a session ended; the cookie is cleared either way.
+pub async fn logout(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+) -> Result<Response, ApiError> {
+    let ended = match session {
+        Some(current) => state.store.delete_session(current.token.hash()).await?,
+        None => false,
+    };
+    let clear = [(SET_COOKIE, clearing_cookie(state.cookie_secure))];
+    Ok((clear, Json(ended)).into_response())
+}
+
+/// `HEAD /api/auth/check`: 200 or 401, never a body.
+pub async fn check(MaybeSession(session): MaybeSession) -> Response {
+    let status = match session {
+        Some(_) => StatusCode::OK,
+        None => StatusCode::UNAUTHORIZED,
+    };
+    (status, [(CONTENT_LENGTH, HeaderValue::from_static("0"))]).into_response()
+}
+
+/// `GET /api/auth/session`: the signed-in user; reads never set a cookie.
+pub async fn session(current: CurrentSession) -> Json<Value> {
+    Json(session_body(&current.user, current.session.logged_in_at))
+}
+
+/// `{user:{id, primary_email}}`
+pub fn user_body(user: &User) -> Value {
+    json!({ "user": { "id": user.id.as_str(), "primary_email": user.email.as_str() } })
+}
+
+fn session_body(user: &User, logged_in_at: Timestamp) -> Value {
+    let mut body = user_body(user);
+    body["loggedInAt"] = Value::String(logged_in_at.to_iso8601());
+    body
+}
+
+fn signed_in(state: &AppState, user: &User, issued: &IssuedSession, now: Timestamp) -> Response {
+    let max_age = state.sessions.cookie_max_age(issued.row.created_at, now);
+    let cookie = session_cookie(&issued.token, max_age, state.cookie_secure);
+    (
+        [(SET_COOKIE, cookie)],
+        Json(session_body(user, issued.row.logged_in_at)),
+    )
+        .into_response()
+}

@@ -1,0 +1,34 @@
+//! `GET /health`: whether the database answers, within two seconds.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::AppState;
+use crate::domain::time::Timestamp;
+
+const DATABASE_DEADLINE: Duration = Duration::from_secs(2);
+
+pub async fn health(State(state): State<AppState>) -> Response {
+    let timestamp = Timestamp::now().to_iso8601();
+    match tokio::time::timeout(DATABASE_DEADLINE, state.store.ping()).await {
+        Ok(Ok(())) => {
+            let uptime = state.started_at.elapsed().as_secs_f64();
+            Json(json!({ "status": "healthy", "timestamp": timestamp, "uptime": uptime }))
+                .into_response()
+        }
+        outcome => {
+            if let Ok(Err(err)) = outcome {
+                tracing::warn!(%err, "health check: database unavailable");
+            } else {
+                tracing::warn!("health check: database did not answer in time");
+            }
+            let body = json!({ "status": "unavailable", "timestamp": timestamp, "error": "database unavailable" });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The HTTP surface: parsing, authorisation and rendering. Handlers read top
+//! to bottom like the contract's numbered steps.
+
+mod auth;
+mod guard;
+mod health;
+mod json_body;
+mod router;
+mod session;
+mod users;
+mod validation;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use router::router;
+
+use crate::domain::password::PasswordPolicy;
+use crate::domain::password_hasher::PasswordHasher;
+use crate::domain::session::SessionPolicy;
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState(Arc<AppContext>);
+
+/// The parts of the running service.
+pub struct AppContext {
+    pub store: Arc<dyn Store>,
+    pub hasher: PasswordHasher,
+    pub sessions: SessionPolicy,
+    pub new_passwords: PasswordPolicy,
+    pub cookie_secure: bool,
+    pub body_limit: usize,
+    pub started_at: Instant,
+}
+
+impl AppState {
+    pub fn new(context: AppContext) -> Self {
+        Self(Arc::new(context))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppContext;
+
+    fn deref(&self) -> &AppContext {
+        &self.0
+    }
+}

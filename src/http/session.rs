@@ -1,0 +1,246 @@
+//! The session cookie: reading it into a session from the database (never a
+//! cache), the extractors that make "needs a session" part of a handler's
+//! signature, and clearing cookies that name no valid session.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::extract::{FromRef, FromRequestParts, Request};
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use cookie::{Cookie, SameSite};
+
+use super::AppState;
+use crate::domain::session::SessionRow;
+use crate::domain::session_token::SessionToken;
+use crate::domain::time::Timestamp;
+use crate::domain::user::User;
+use crate::error::ApiError;
+
+pub const SESSION_COOKIE: &str = "neptun-session";
+
+/// A live session presented by the request's cookie.
+#[derive(Debug)]
+pub struct CurrentSession {
+    pub token: SessionToken,
+    pub session: SessionRow,
+    pub user: User,
+}
+
+/// The request's session, if it has a live one.
+pub struct MaybeSession(pub Option<CurrentSession>);
+
+/// A request without a live session (sign-up, login); one with gets 403.
+pub struct SignedOut;
+
+impl<S> FromRequestParts<S> for CurrentSession
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let MaybeSession(session) = MaybeSession::from_request_parts(parts, state).await?;
+        session.ok_or(ApiError::Unauthorized)
+    }
+}
+
+impl<S> FromRequestParts<S> for MaybeSession
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Some(cookie_value) = session_cookie_value(&parts.headers) else {
+            return Ok(Self(None));
+        };
+        let state = AppState::from_ref(state);
+        let session = match SessionToken::parse(&cookie_value) {
+            Some(token) => load_live_session(&state, token).await?,
+            None => None,
+        };
+        if session.is_none() {
+            if let Some(flag) = parts.extensions.get::<StaleCookieFlag>() {
+                flag.0.store(true, Ordering::Relaxed);
+            }
+        }
+        Ok(Self(session))
+    }
+}
+
+impl<S> FromRequestParts<S> for SignedOut
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match MaybeSession::from_request_parts(parts, state).await? {
+            MaybeSession(Some(_)) => Err(ApiError::AlreadyLoggedIn),
+            MaybeSession(None) => Ok(Self),
+        }
+    }
+}
+
+async fn load_live_session(
+    state: &AppState,
+    token: SessionToken,
+) -> Result<Option<CurrentSession>, ApiError> {
+    let token_hash = token.hash();
+    let Some(found) = state
+        .store
+        .find_session(token_hash)
+        .await
+        .map_err(anyhow::Error::from)?
+    else {
+        return Ok(None);
+    };
+    let now = Timestamp::now();
+    if !state.sessions.is_live(&found.session, now) {
+        return Ok(None);
+    }
+    if state.sessions.needs_touch(&found.session, now) {
+        state
+            .store
+            .touch_session(token_hash, now)
+            .await
+            .map_err(anyhow::Error::from)?;
+    }
+    Ok(Some(CurrentSession {
+        token,
+        session: found.session,
+        user: found.user,
+    }))
+}
+
+/// The first `neptun-session` value among the request's cookies.
+fn session_cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+/// `Set-Cookie` for a session token living `max_age_secs` more seconds.
+pub fn session_cookie(token: &SessionToken, max_age_secs: u64, secure: bool) -> HeaderValue {
+    let max_age = cookie::time::Duration::seconds(i64::try_from(max_age_secs).unwrap_or(i64::MAX));
+    let cookie = base_cookie(token.as_str().to_owned(), secure).max_age(max_age);
+    header_value(&cookie.build())
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn clearing_cookie(secure: bool) -> HeaderValue {
+    let cookie = base_cookie(String::new(), secure).max_age(cookie::time::Duration::ZERO);
+    header_value(&cookie.build())
+}
+
+fn base_cookie(value: String, secure: bool) -> cookie::CookieBuilder<'static> {
+    Cookie::build((SESSION_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+}
+
+fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
+    // A cookie we build holds only token characters and fixed attributes.
+    HeaderValue::try_from(cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Set by the session extractors when the request's cookie named no live session.
+#[derive(Clone, Default)]
+struct StaleCookieFlag(Arc<AtomicBool>);
+
+/// Clears a cookie that named no live session, unless the response already
+/// sets a new one (contract section 2).
+pub async fn clear_stale_session_cookie(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let flag = StaleCookieFlag::default();
+    if request.headers().contains_key(COOKIE) {
+        request.extensions_mut().insert(flag.clone());
+    }
+    let mut response = next.run(request).await;
+    if flag.0.load(Ordering::Relaxed) && !sets_session_cookie(response.headers()) {
+        response
+            .headers_mut()
+            .append(SET_COOKIE, clearing_cookie(state.cookie_secure));
+    }
+    response
+}
+
+fn sets_session_cookie(headers: &HeaderMap) -> bool {
+    headers.get_all(SET_COOKIE).iter().any(|value| {
+        value
+            .as_bytes()
+            .strip_prefix(SESSION_COOKIE.as_bytes())
+            .is_some_and(|rest| rest.first() == Some(&b'='))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_cookie_has_every_contract_attribute() {
+        let token = SessionToken::generate().unwrap();
+        let value = session_cookie(&token, 2_592_000, true);
+        let text = value.to_str().unwrap();
+        assert!(text.starts_with(&format!("neptun-session={}", token.as_str())));
+        for attribute in [
+            "Path=/",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Max-Age=2592000",
+            "Secure",
+        ] {
+            assert!(text.contains(attribute), "{text} lacks {attribute}");
+        }
+        assert!(!text.contains("Domain"));
+    }
+
+    #[test]
+    fn the_insecure_development_cookie_has_no_secure_attribute() {
+        let token = SessionToken::generate().unwrap();
+        let text = session_cookie(&token, 60, false)
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(!text.contains("Secure"));
+    }
+
+    #[test]
+    fn a_clearing_cookie_is_empty_with_max_age_zero_on_path_root() {
+        let text = clearing_cookie(true).to_str().unwrap().to_owned();
+        assert!(text.starts_with("neptun-session=;"), "{text}");
+        assert!(
+            text.contains("Max-Age=0") && text.contains("Path=/"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn finds_the_session_cookie_among_others_and_across_headers() {
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, HeaderValue::from_static("theme=dark; other=1"));
+        headers.append(COOKIE, HeaderValue::from_static("a=b; neptun-session=abc"));
+        assert_eq!(session_cookie_value(&headers).as_deref(), Some("abc"));
+        headers.clear();
+        headers.append(COOKIE, HeaderValue::from_static("neptun-sessionx=1"));
+        assert_eq!(session_cookie_value(&headers), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! neptun-accounts: the account and session service behind the NEPTUN API.
+//!
+//! [`App::build`] turns a [`config::Config`] into a running application
+//! (database open and migrated, router ready); the binary and the tests both
+//! go through it, so they run the same service.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod store;
+
+pub use app::App;

@@ -1,0 +1,107 @@
+//! The `neptun-accounts` binary: parses the command line, then hands over to
+//! the library. Every startup failure ends here as one line on stderr.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use neptun_accounts::App;
+use neptun_accounts::config::{Config, LogFormat};
+use tokio::net::TcpListener;
+
+/// Account and session service behind the NEPTUN API.
+#[derive(Parser)]
+#[command(name = "neptun-accounts", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve(Config),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            // --help and --version.
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            let rendered = err.render().to_string();
+            let first_line = rendered.lines().next().unwrap_or("invalid arguments");
+            eprintln!(
+                "neptun-accounts: {}",
+                first_line.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
+    };
+    match cli.command {
+        Command::Serve(config) => runtime.block_on(serve(config)),
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    init_tracing(config.log_format);
+    let listen = config.listen;
+    let database = config.database_url.to_string();
+    let app = match App::build(config).await {
+        Ok(app) => app,
+        Err(err) => return fail(&err.to_string()),
+    };
+    let listener = match TcpListener::bind(listen).await {
+        Ok(listener) => listener,
+        Err(err) => return fail(&format!("cannot listen on {listen}: {err}")),
+    };
+    tracing::info!(address = %listen, %database, "neptun-accounts listening");
+    match app.serve(listener, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(&format!("server error: {err}")),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("neptun-accounts: {message}");
+    ExitCode::FAILURE
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

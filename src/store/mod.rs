@@ -1,0 +1,117 @@
+//! The database behind the service: one interface, one implementation per
+//! backend, the same behaviour on each. It knows nothing of HTTP.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteStore;
+
+use crate::config::{DatabaseUrl, SqliteSynchronous};
+use crate::domain::email::Email;
+use crate::domain::session::SessionRow;
+use crate::domain::session_token::SessionTokenHash;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{User, UserId};
+
+/// A user about to be created.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub id: UserId,
+    pub email: Email,
+    pub password_hash: String,
+    pub created_at: Timestamp,
+}
+
+/// What login needs to check a password.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub user_id: UserId,
+    pub password_hash: String,
+}
+
+/// A session together with the user it belongs to.
+#[derive(Clone, Debug)]
+pub struct SessionWithUser {
+    pub session: SessionRow,
+    pub user: User,
+}
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The unique index on the email refused the write.
+    #[error("email already taken")]
+    EmailTaken,
+    /// The user named by the write no longer exists.
+    #[error("user not found")]
+    UserNotFound,
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// The operations the HTTP layer needs, each one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a user and their first session together.
+    async fn create_user(&self, user: NewUser, session: SessionRow) -> Result<(), StoreError>;
+
+    /// The password hash of the user with this email, if any.
+    async fn find_credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError>;
+
+    /// Stores a login's session; replaces the user's password hash when it was
+    /// re-hashed with the current cost.
+    async fn create_session(
+        &self,
+        session: SessionRow,
+        rehashed_password: Option<String>,
+    ) -> Result<(), StoreError>;
+
+    /// The session with this token hash and its user.
+    async fn find_session(
+        &self,
+        token_hash: SessionTokenHash,
+    ) -> Result<Option<SessionWithUser>, StoreError>;
+
+    /// Records use of a session for idle expiry.
+    async fn touch_session(
+        &self,
+        token_hash: SessionTokenHash,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Ends one session; true if it existed.
+    async fn delete_session(&self, token_hash: SessionTokenHash) -> Result<bool, StoreError>;
+
+    /// Removes sessions created before `created_before` or unused since
+    /// `seen_before`; returns how many.
+    async fn delete_expired_sessions(
+        &self,
+        created_before: Timestamp,
+        seen_before: Timestamp,
+    ) -> Result<u64, StoreError>;
+
+    /// A cheap round trip that proves the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Store settings that are not part of the URL.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreOptions {
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// Opens the database named by `url` and brings its schema up to date.
+pub async fn connect(
+    url: &DatabaseUrl,
+    options: StoreOptions,
+) -> Result<Arc<dyn Store>, StoreError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            let store = SqliteStore::open(path.clone(), options.sqlite_synchronous).await?;
+            Ok(Arc::new(store))
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Opening SQLite connections with the store's settings, and the small pool
+//! of read connections.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Semaphore;
+
+use crate::config::SqliteSynchronous;
+use crate::store::StoreError;
+
+/// How long a connection waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Read connections kept open; reads beyond this wait for one.
+pub const READ_CONNECTIONS: usize = 4;
+
+/// Opens a read-write connection with WAL-friendly settings.
+pub fn open(path: &Path, synchronous: SqliteSynchronous) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    connection.pragma_update(None, "foreign_keys", true)?;
+    let synchronous = match synchronous {
+        SqliteSynchronous::Normal => "NORMAL",
+        SqliteSynchronous::Full => "FULL",
+    };
+    connection.pragma_update(None, "synchronous", synchronous)?;
+    connection.set_prepared_statement_cache_capacity(32);
+    Ok(connection)
+}
+
+/// Read connections, opened on demand and reused; at most
+/// [`READ_CONNECTIONS`] in use at once.
+pub struct ReadPool {
+    path: std::path::PathBuf,
+    synchronous: SqliteSynchronous,
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl ReadPool {
+    pub fn new(path: std::path::PathBuf, synchronous: SqliteSynchronous) -> Self {
+        Self {
+            path,
+            synchronous,
+            idle: Mutex::new(Vec::with_capacity(READ_CONNECTIONS)),
+            permits: Arc::new(Semaphore::new(READ_CONNECTIONS)),
+        }
+    }
+
+    /// Runs `query` on a read connection on a blocking thread.
+    pub async fn read<T, F>(self: &Arc<Self>, query: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|err| StoreError::Database(err.to_string()))?;
+        let pool = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let connection = pool.checkout()?;
+            let result = query(&connection);
+            pool.checkin(connection);
+            result
+        })
+        .await
+        .map_err(|err| StoreError::Database(err.to_string()))?
+    }
+
+    fn checkout(&self) -> Result<Connection, StoreError> {
+        let reused = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match reused {
+            Some(connection) => Ok(connection),
+            None => {
+                let connection = open(&self.path, self.synchronous)?;
+                // A read connection must never write, whatever a bug asks of it.
+                connection.pragma_update(None, "query_only", true)?;
+                Ok(connection)
+            }
+        }
+    }
+
+    fn checkin(&self, connection: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(connection);
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        const UNIQUE: std::ffi::c_int = rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE;
+        const FOREIGN_KEY: std::ffi::c_int = rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY;
+        if let rusqlite::Error::SqliteFailure(failure, message) = &err {
+            let on_email = message
+                .as_deref()
+                .is_some_and(|text| text.contains("users.email"));
+            if failure.extended_code == UNIQUE && on_email {
+                return Self::EmailTaken;
+            }
+            if failure.extended_code == FOREIGN_KEY {
+                return Self::UserNotFound;
+            }
+        }
+        Self::Database(err.to_string())
+    }
+}

@@ -1,0 +1,44 @@
+//! Numbered schema migrations, applied at start inside one `BEGIN IMMEDIATE`
+//! transaction, so processes starting together take turns and each file runs
+//! exactly once.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::store::StoreError;
+
+/// Every migration in order: (number, SQL). Numbers match the PostgreSQL set.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../../migrations/sqlite/0001_accounts.sql"),
+)];
+
+/// Brings the schema to the newest version this binary knows.
+pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    transaction.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER NOT NULL PRIMARY KEY,
+             applied_at INTEGER NOT NULL
+         )",
+    )?;
+    let current: i64 = transaction.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )?;
+    let newest = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+    if current > newest {
+        return Err(StoreError::Database(format!(
+            "the database schema is at version {current}, newer than this binary's {newest}"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
+        transaction.execute_batch(sql)?;
+        transaction.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            (version, crate::domain::time::Timestamp::now().as_millis()),
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
+}

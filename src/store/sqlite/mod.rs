@@ -1,0 +1,260 @@
+//! The embedded SQLite store (rusqlite, bundled SQLite): WAL, reads on a small
+//! pool of connections, writes through one writer thread.
+
+mod connection;
+mod migrations;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
+
+use self::connection::ReadPool;
+use self::writer::Writer;
+use super::{Credentials, NewUser, SessionWithUser, Store, StoreError};
+use crate::config::SqliteSynchronous;
+use crate::domain::email::Email;
+use crate::domain::session::SessionRow;
+use crate::domain::session_token::SessionTokenHash;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{User, UserId};
+
+/// A SQLite database file shared by any number of processes.
+pub struct SqliteStore {
+    readers: Arc<ReadPool>,
+    writer: Writer,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub async fn open(path: PathBuf, synchronous: SqliteSynchronous) -> Result<Self, StoreError> {
+        let writer_path = path.clone();
+        let connection =
+            tokio::task::spawn_blocking(move || open_writer(&writer_path, synchronous))
+                .await
+                .map_err(|err| StoreError::Database(err.to_string()))??;
+        let writer =
+            Writer::spawn(connection).map_err(|err| StoreError::Database(err.to_string()))?;
+        Ok(Self {
+            readers: Arc::new(ReadPool::new(path, synchronous)),
+            writer,
+        })
+    }
+}
+
+fn open_writer(path: &Path, synchronous: SqliteSynchronous) -> Result<Connection, StoreError> {
+    let describe =
+        |reason: String| StoreError::Database(format!("cannot open {}: {reason}", path.display()));
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        if !parent.is_dir() {
+            return Err(describe(format!(
+                "the folder {} does not exist",
+                parent.display()
+            )));
+        }
+    }
+    let mut connection =
+        connection::open(path, synchronous).map_err(|err| describe(err.to_string()))?;
+    if connection.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+        return Err(describe("the file is not writable".into()));
+    }
+    let mode: String = connection
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(|err| describe(err.to_string()))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(describe(format!(
+            "WAL mode is unavailable (journal mode {mode})"
+        )));
+    }
+    migrations::migrate(&mut connection).map_err(|err| describe(err.to_string()))?;
+    Ok(connection)
+}
+
+const SELECT_SESSION: &str = "
+    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email
+    FROM sessions AS s JOIN users AS u ON u.id = s.user_id
+    WHERE s.token_hash = ?1";
+
+const INSERT_SESSION: &str = "
+    INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at, logged_in_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+fn insert_session(connection: &Connection, session: &SessionRow) -> rusqlite::Result<()> {
+    connection.prepare_cached(INSERT_SESSION)?.execute((
+        session.token_hash.0.as_slice(),
+        session.user_id.as_str(),
+        session.created_at.as_millis(),
+        session.authenticated_at.as_millis(),
+        session.last_seen_at.as_millis(),
+        session.logged_in_at.as_millis(),
+    ))?;
+    Ok(())
+}
+
+fn session_from_row(
+    token_hash: SessionTokenHash,
+    row: &Row<'_>,
+) -> rusqlite::Result<SessionWithUser> {
+    let user_id = UserId::from_trusted(row.get(0)?);
+    Ok(SessionWithUser {
+        session: SessionRow {
+            token_hash,
+            user_id: user_id.clone(),
+            created_at: Timestamp::from_millis(row.get(1)?),
+            authenticated_at: Timestamp::from_millis(row.get(2)?),
+            last_seen_at: Timestamp::from_millis(row.get(3)?),
+            logged_in_at: Timestamp::from_millis(row.get(4)?),
+        },
+        user: User {
+            id: user_id,
+            email: Email::from_trusted(row.get(5)?),
+        },
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_user(&self, user: NewUser, session: SessionRow) -> Result<(), StoreError> {
+        self.writer
+            .write(move |connection| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO users (id, email, password_hash, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?4)",
+                    )?
+                    .execute((
+                        user.id.as_str(),
+                        user.email.as_str(),
+                        &user.password_hash,
+                        user.created_at.as_millis(),
+                    ))?;
+                insert_session(&transaction, &session)?;
+                transaction.commit()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn find_credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError> {
+        let email = email.clone();
+        self.readers
+            .read(move |connection| {
+                let found = connection
+                    .prepare_cached("SELECT id, password_hash FROM users WHERE email = ?1")?
+                    .query_row([email.as_str()], |row| {
+                        Ok(Credentials {
+                            user_id: UserId::from_trusted(row.get(0)?),
+                            password_hash: row.get(1)?,
+                        })
+                    })
+                    .optional()?;
+                Ok(found)
+            })
+            .await
+    }
+
+    async fn create_session(
+        &self,
+        session: SessionRow,
+        rehashed_password: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |connection| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                insert_session(&transaction, &session)?;
+                if let Some(password_hash) = rehashed_password {
+                    transaction
+                        .prepare_cached(
+                            "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                        )?
+                        .execute((
+                            session.user_id.as_str(),
+                            password_hash,
+                            session.created_at.as_millis(),
+                        ))?;
+                }
+                transaction.commit()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: SessionTokenHash,
+    ) -> Result<Option<SessionWithUser>, StoreError> {
+        self.readers
+            .read(move |connection| {
+                let found = connection
+                    .prepare_cached(SELECT_SESSION)?
+                    .query_row([token_hash.0.as_slice()], |row| {
+                        session_from_row(token_hash, row)
+                    })
+                    .optional()?;
+                Ok(found)
+            })
+            .await
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: SessionTokenHash,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |connection| {
+                connection
+                    .prepare_cached(
+                        "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1 AND last_seen_at < ?2",
+                    )?
+                    .execute((token_hash.0.as_slice(), now.as_millis()))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_session(&self, token_hash: SessionTokenHash) -> Result<bool, StoreError> {
+        self.writer
+            .write(move |connection| {
+                let deleted = connection
+                    .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+                    .execute([token_hash.0.as_slice()])?;
+                Ok(deleted > 0)
+            })
+            .await
+    }
+
+    async fn delete_expired_sessions(
+        &self,
+        created_before: Timestamp,
+        seen_before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |connection| {
+                let deleted = connection
+                    .prepare_cached(
+                        "DELETE FROM sessions WHERE created_at < ?1 OR last_seen_at < ?2",
+                    )?
+                    .execute((created_before.as_millis(), seen_before.as_millis()))?;
+                Ok(deleted as u64)
+            })
+            .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.readers
+            .read(|connection| {
+                connection.query_row("SELECT 1", [], |_| Ok(()))?;
+                Ok(())
+            })
+            .await
+    }
+}
