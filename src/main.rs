@@ -61,7 +61,10 @@ async fn serve(config: Config) -> ExitCode {
         Ok(listener) => listener,
         Err(err) => return fail(&format!("cannot listen on {listen}: {err}")),
     };
-    tracing::info!(address = %listen, %database, "neptun-accounts listening");
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| listen.to_string(), |bound| bound.to_string());
+    tracing::info!(%address, %database, "neptun-accounts listening");
     match app.serve(listener, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&format!("server error: {err}")),

@@ -17,7 +17,8 @@ pub async fn health(State(state): State<AppState>) -> Response {
     let timestamp = Timestamp::now().to_iso8601();
     match tokio::time::timeout(DATABASE_DEADLINE, state.store.ping()).await {
         Ok(Ok(())) => {
-            let uptime = state.started_at.elapsed().as_secs_f64();
+            // Seconds, to the millisecond.
+            let uptime = state.started_at.elapsed().as_millis() as f64 / 1000.0;
             Json(json!({ "status": "healthy", "timestamp": timestamp, "uptime": uptime }))
                 .into_response()
         }

@@ -1,0 +1,266 @@
+//! Shared setup for the black-box tests: the real app on 127.0.0.1:0 with a
+//! fresh SQLite file per test, a cookie-keeping client that reads
+//! `Set-Cookie` as a browser does, and direct looks into the database.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use neptun_accounts::App;
+use neptun_accounts::config::Config;
+use neptun_accounts::domain::password_hasher::PasswordHasher;
+use reqwest::Method;
+use reqwest::header::{HeaderMap, SET_COOKIE};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Parses settings exactly as the binary does, with cheap Argon2 and plain
+/// http cookies unless the test's own arguments say otherwise.
+pub fn config(database: &Path, extra: &[&str]) -> Config {
+    #[derive(Parser)]
+    struct Settings {
+        #[command(flatten)]
+        config: Config,
+    }
+    let url = format!("sqlite://{}", database.display());
+    let defaults = [
+        ("--database-url", url.as_str()),
+        ("--cookie-secure", "false"),
+        ("--argon2-memory-kib", "256"),
+        ("--argon2-iterations", "1"),
+    ];
+    let mut args = vec!["neptun-accounts"];
+    for (flag, value) in defaults {
+        if !extra.contains(&flag) {
+            args.extend([flag, value]);
+        }
+    }
+    args.extend_from_slice(extra);
+    Settings::parse_from(args).config
+}
+
+/// A running app and the folder that holds its database.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub database: PathBuf,
+    pub hasher: PasswordHasher,
+    _folder: TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+/// Spawns the app with the test defaults.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Spawns the app with extra command-line settings. It runs on a runtime and
+/// threads of its own, as it would in its own process, so that the test's
+/// client work never competes with the server for one thread.
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let database = folder.path().join("accounts.db");
+    let config = config(&database, extra);
+    let (ready, started) = oneshot::channel();
+    let (stop, stopped) = oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("server runtime");
+        runtime.block_on(async move {
+            let app = App::build(config).await.expect("app builds");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let address = listener.local_addr().expect("local address");
+            let _ = ready.send((address, app.hasher().clone()));
+            let _ = app
+                .serve(listener, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+    });
+    let (address, hasher) = started.await.expect("server started");
+    TestApp {
+        address,
+        database,
+        hasher,
+        _folder: folder,
+        _stop: stop,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// A fresh client with an empty cookie jar.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            client: reqwest::Client::new(),
+            base: format!("http://{}", self.address),
+            session: None,
+        }
+    }
+
+    /// A browser that has just signed up `email`.
+    pub async fn signed_up(&self, email: &str) -> (Browser, String) {
+        let mut browser = self.browser();
+        let response = browser.sign_up(email, PASSWORD).await;
+        assert_eq!(response.status, 200, "sign-up failed: {}", response.text);
+        let user_id = response.body["user"]["id"]
+            .as_str()
+            .expect("user id")
+            .to_owned();
+        (browser, user_id)
+    }
+
+    /// A direct connection to the app's database file.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.database).expect("open test database")
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db()
+            .query_row(sql, [], |row| row.get(0))
+            .expect("count query")
+    }
+}
+
+/// An HTTP client that keeps the `neptun-session` cookie the way a browser
+/// would: set by `Set-Cookie`, removed by `Max-Age=0`.
+pub struct Browser {
+    client: reqwest::Client,
+    base: String,
+    pub session: Option<String>,
+}
+
+/// What came back, with the body parsed as JSON where it is JSON.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The `neptun-session` cookie this response sets, parsed.
+    pub fn session_cookie(&self) -> Option<cookie::Cookie<'static>> {
+        let mut found = self
+            .headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|text| cookie::Cookie::parse(text.to_owned()).ok())
+            .filter(|cookie| cookie.name() == "neptun-session");
+        let first = found.next();
+        assert!(
+            found.next().is_none(),
+            "more than one neptun-session Set-Cookie"
+        );
+        first
+    }
+
+    /// True when the response removes the session cookie.
+    pub fn clears_session_cookie(&self) -> bool {
+        self.session_cookie().is_some_and(|cookie| {
+            cookie.value().is_empty() && cookie.max_age() == Some(cookie::time::Duration::ZERO)
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// Asserts the contract's error body for `status` and `message`.
+    pub fn assert_error(&self, status: u16, message: &str) {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(self.body["statusCode"], status, "{}", self.text);
+        assert_eq!(self.body["message"], message, "{}", self.text);
+        assert!(self.body["statusMessage"].is_string(), "{}", self.text);
+        assert!(
+            self.header("content-type")
+                .is_some_and(|value| value.starts_with("application/json")),
+            "error bodies are JSON"
+        );
+    }
+}
+
+impl Browser {
+    /// Sends a request with the jar's cookie and updates the jar from the answer.
+    pub async fn send(&mut self, request: reqwest::RequestBuilder) -> TestResponse {
+        let request = match &self.session {
+            Some(token) => request.header("cookie", format!("neptun-session={token}")),
+            None => request,
+        };
+        let response = request.send().await.expect("request answered");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let answer = TestResponse {
+            status,
+            headers,
+            text,
+            body,
+        };
+        if let Some(cookie) = answer.session_cookie() {
+            let removed =
+                cookie.value().is_empty() || cookie.max_age() == Some(cookie::time::Duration::ZERO);
+            self.session = (!removed).then(|| cookie.value().to_owned());
+        }
+        answer
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{}", self.base, path))
+    }
+
+    pub async fn get(&mut self, path: &str) -> TestResponse {
+        let request = self.request(Method::GET, path);
+        self.send(request).await
+    }
+
+    pub async fn head(&mut self, path: &str) -> TestResponse {
+        let request = self.request(Method::HEAD, path);
+        self.send(request).await
+    }
+
+    pub async fn post_json(&mut self, path: &str, body: &Value) -> TestResponse {
+        let request = self.request(Method::POST, path).json(body);
+        self.send(request).await
+    }
+
+    pub async fn sign_up(&mut self, email: &str, password: &str) -> TestResponse {
+        self.post_json(
+            "/api/auth/sign-up",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn login(&mut self, email: &str, password: &str) -> TestResponse {
+        self.post_json(
+            "/api/auth/login",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn logout(&mut self) -> TestResponse {
+        let request = self.request(Method::POST, "/api/auth/logout");
+        self.send(request).await
+    }
+}

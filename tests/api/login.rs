@@ -1,0 +1,180 @@
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, spawn_app};
+
+#[tokio::test]
+async fn login_with_the_right_password_starts_a_new_session() {
+    let app = spawn_app().await;
+    let (mut first, user_id) = app.signed_up("login@example.com").await;
+    first.logout().await;
+    let mut browser = app.browser();
+
+    let response = browser.login("LOGIN@example.com", PASSWORD).await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(response.body["user"]["id"], user_id.as_str());
+    assert_eq!(response.body["user"]["primary_email"], "login@example.com");
+    assert!(response.body["loggedInAt"].is_string());
+    assert!(browser.session.is_some());
+    let session = browser.get("/api/auth/session").await;
+    assert_eq!(session.status, 200);
+    assert_eq!(session.body["user"]["id"], user_id.as_str());
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 1);
+}
+
+#[tokio::test]
+async fn login_twice_gives_two_independent_sessions() {
+    let app = spawn_app().await;
+    app.signed_up("twice@example.com").await;
+    let mut laptop = app.browser();
+    let mut phone = app.browser();
+
+    laptop.login("twice@example.com", PASSWORD).await;
+    phone.login("twice@example.com", PASSWORD).await;
+    laptop.logout().await;
+
+    assert_ne!(laptop.session, phone.session);
+    assert_eq!(phone.get("/api/auth/session").await.status, 200);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 2);
+}
+
+#[tokio::test]
+async fn login_with_a_wrong_password_is_401_and_creates_no_session() {
+    let app = spawn_app().await;
+    app.signed_up("wrong@example.com").await;
+    let mut browser = app.browser();
+
+    let response = browser.login("wrong@example.com", "not the password").await;
+
+    response.assert_error(401, "Invalid email or password");
+    assert_eq!(response.body["statusMessage"], "Unauthorized");
+    assert!(browser.session.is_none());
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 1);
+}
+
+#[tokio::test]
+async fn login_password_is_case_sensitive() {
+    let app = spawn_app().await;
+    app.signed_up("case@example.com").await;
+
+    let response = app
+        .browser()
+        .login("case@example.com", &PASSWORD.to_uppercase())
+        .await;
+
+    response.assert_error(401, "Invalid email or password");
+}
+
+#[tokio::test]
+async fn login_with_an_unknown_email_is_the_same_401_after_one_hash_verification() {
+    let app = spawn_app().await;
+    app.signed_up("known@example.com").await;
+    let mut browser = app.browser();
+
+    let before = app.hasher.verification_count();
+    let unknown = browser.login("unknown@example.com", PASSWORD).await;
+    let after_unknown = app.hasher.verification_count();
+    let wrong = browser.login("known@example.com", "not the password").await;
+    let after_wrong = app.hasher.verification_count();
+
+    unknown.assert_error(401, "Invalid email or password");
+    assert_eq!(unknown.body, wrong.body);
+    assert_eq!(
+        after_unknown - before,
+        1,
+        "an unknown email costs one verification"
+    );
+    assert_eq!(
+        after_wrong - after_unknown,
+        1,
+        "a wrong password costs one verification"
+    );
+}
+
+#[tokio::test]
+async fn login_with_a_malformed_email_is_400_before_any_credential_check() {
+    let app = spawn_app().await;
+    let before = app.hasher.verification_count();
+
+    let response = app.browser().login("not-an-email", PASSWORD).await;
+
+    response.assert_error(400, "Invalid body(email, password).");
+    assert_eq!(response.body["data"]["issues"][0]["validation"], "email");
+    assert_eq!(app.hasher.verification_count(), before);
+}
+
+#[tokio::test]
+async fn login_with_an_empty_or_non_string_password_is_400() {
+    let app = spawn_app().await;
+    let mut browser = app.browser();
+
+    let empty = browser.login("someone@example.com", "").await;
+    let number = browser
+        .post_json(
+            "/api/auth/login",
+            &json!({"email": "someone@example.com", "password": 5}),
+        )
+        .await;
+
+    empty.assert_error(400, "Invalid body(email, password).");
+    assert_eq!(empty.body["data"]["issues"][0]["code"], "too_small");
+    number.assert_error(400, "Invalid body(email, password).");
+    assert_eq!(number.body["data"]["issues"][0]["code"], "invalid_type");
+}
+
+#[tokio::test]
+async fn login_while_logged_in_is_403_please_log_out_first() {
+    let app = spawn_app().await;
+    let (mut browser, _) = app.signed_up("already@example.com").await;
+
+    let response = browser.login("already@example.com", PASSWORD).await;
+
+    response.assert_error(403, "Please log out first");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 1);
+}
+
+#[tokio::test]
+async fn failed_login_with_a_stale_cookie_clears_it() {
+    let app = spawn_app().await;
+    let mut browser = app.browser();
+    browser.session = Some("B".repeat(43));
+
+    let response = browser.login("nobody@example.com", PASSWORD).await;
+
+    response.assert_error(401, "Invalid email or password");
+    assert!(response.clears_session_cookie());
+}
+
+#[tokio::test]
+async fn login_rehashes_a_password_stored_with_an_older_cost() {
+    let app = spawn_app().await;
+    app.signed_up("rehash@example.com").await;
+    // A hash of PASSWORD at a lower cost, as an older deployment would have stored it.
+    let legacy = argon2_hash_at_low_cost(PASSWORD);
+    app.db()
+        .execute("UPDATE users SET password_hash = ?1", [&legacy])
+        .unwrap();
+
+    let response = app.browser().login("rehash@example.com", PASSWORD).await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    let stored: String = app
+        .db()
+        .query_row("SELECT password_hash FROM users", [], |row| row.get(0))
+        .unwrap();
+    assert!(
+        stored.contains("m=256,t=1,p=1"),
+        "re-hashed with the configured cost: {stored}"
+    );
+}
+
+fn argon2_hash_at_low_cost(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher as _, SaltString};
+    let params = argon2::Params::new(64, 1, 1, None).unwrap();
+    let argon2 = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+    argon2
+        .hash_password(password.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
+}

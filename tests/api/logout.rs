@@ -1,0 +1,56 @@
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn logout_ends_the_session_answers_true_and_clears_the_cookie() {
+    let app = spawn_app().await;
+    let (mut browser, _) = app.signed_up("logout@example.com").await;
+    let token = browser.session.clone();
+
+    let response = browser.logout().await;
+
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, serde_json::json!(true));
+    assert!(response.clears_session_cookie());
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 0);
+    browser.session = token;
+    let reused = browser.get("/api/auth/session").await;
+    reused.assert_error(401, "Unauthorized");
+}
+
+#[tokio::test]
+async fn logout_without_a_session_answers_false_and_clears_the_cookie() {
+    let app = spawn_app().await;
+
+    let response = app.browser().logout().await;
+
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, serde_json::json!(false));
+    assert!(response.clears_session_cookie());
+}
+
+#[tokio::test]
+async fn logout_with_a_stale_cookie_answers_false_with_one_clearing_cookie() {
+    let app = spawn_app().await;
+    let mut browser = app.browser();
+    browser.session = Some("C".repeat(43));
+
+    let response = browser.logout().await;
+
+    assert_eq!(response.body, serde_json::json!(false));
+    assert!(response.clears_session_cookie(), "one clearing Set-Cookie");
+}
+
+#[tokio::test]
+async fn logout_ends_only_the_presented_session() {
+    let app = spawn_app().await;
+    let (mut laptop, _) = app.signed_up("only@example.com").await;
+    let mut phone = app.browser();
+    phone
+        .login("only@example.com", crate::helpers::PASSWORD)
+        .await;
+
+    laptop.logout().await;
+
+    assert_eq!(phone.head("/api/auth/check").await.status, 200);
+    assert_eq!(laptop.head("/api/auth/check").await.status, 401);
+}

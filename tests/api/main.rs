@@ -1,0 +1,10 @@
+mod errors;
+mod health;
+mod helpers;
+mod login;
+mod logout;
+mod password_hashing;
+mod session;
+mod sign_up;
+mod startup;
+mod users;

@@ -1,0 +1,54 @@
+use std::time::Duration;
+
+use crate::helpers::{PASSWORD, spawn_app_with};
+
+#[tokio::test]
+async fn a_login_flood_gets_503_with_retry_after_while_session_checks_answer() {
+    // One hashing thread, four waiting places, and a cost high enough (about
+    // 0.1 s a verification) that 64 logins cannot all fit through in turn.
+    let app = spawn_app_with(&[
+        "--hash-workers",
+        "1",
+        "--hash-queue",
+        "4",
+        "--argon2-memory-kib",
+        "19456",
+        "--argon2-iterations",
+        "4",
+    ])
+    .await;
+    let (mut checker, _) = app.signed_up("flood@example.com").await;
+
+    let logins: Vec<_> = (0..64)
+        .map(|n| {
+            let mut browser = app.browser();
+            tokio::spawn(async move {
+                browser
+                    .login(&format!("flood{n}@example.com"), PASSWORD)
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let check = tokio::time::timeout(Duration::from_secs(5), checker.head("/api/auth/check")).await;
+
+    let mut busy = 0;
+    for login in logins {
+        let response = login.await.expect("every login is answered");
+        match response.status {
+            401 => {}
+            503 => {
+                response.assert_error(503, "Server busy, retry later");
+                let retry_after: u64 = response.header("retry-after").unwrap().parse().unwrap();
+                assert!(retry_after >= 1);
+                busy += 1;
+            }
+            other => panic!("unexpected status {other}: {}", response.text),
+        }
+    }
+    assert!(busy >= 1, "a full queue answers 503");
+    assert_eq!(
+        check.expect("the check answered during the flood").status,
+        200
+    );
+}

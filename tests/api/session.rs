@@ -1,0 +1,210 @@
+use std::time::Duration;
+
+use crate::helpers::{PASSWORD, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn session_answers_the_user_and_logged_in_at_of_the_login() {
+    let app = spawn_app().await;
+    let mut browser = app.browser();
+    let signed_up = browser.sign_up("me@example.com", PASSWORD).await;
+
+    let response = browser.get("/api/auth/session").await;
+
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, signed_up.body, "same user and loggedInAt");
+    assert!(
+        response.session_cookie().is_none(),
+        "reads never set cookies"
+    );
+}
+
+#[tokio::test]
+async fn session_without_a_cookie_is_401_unauthorized() {
+    let app = spawn_app().await;
+
+    let response = app.browser().get("/api/auth/session").await;
+
+    response.assert_error(401, "Unauthorized");
+    assert_eq!(response.body["statusMessage"], "Unauthorized");
+    assert!(response.session_cookie().is_none(), "no cookie to clear");
+}
+
+#[tokio::test]
+async fn a_cookie_naming_no_session_is_401_and_cleared() {
+    let app = spawn_app().await;
+    for junk in [
+        "A".repeat(43),
+        "not-a-token".to_owned(),
+        String::new(),
+        "x".repeat(5000),
+    ] {
+        let mut browser = app.browser();
+        browser.session = Some(junk.clone());
+
+        let response = browser.get("/api/auth/session").await;
+
+        response.assert_error(401, "Unauthorized");
+        assert!(
+            response.clears_session_cookie(),
+            "cookie {junk:?} is cleared"
+        );
+    }
+}
+
+#[tokio::test]
+async fn check_is_200_with_a_session_and_401_without_and_never_has_a_body() {
+    let app = spawn_app().await;
+    let (mut browser, _) = app.signed_up("check@example.com").await;
+
+    let signed_in = browser.head("/api/auth/check").await;
+    browser.logout().await;
+    let signed_out = browser.head("/api/auth/check").await;
+
+    assert_eq!(signed_in.status, 200);
+    assert_eq!(signed_in.header("content-length"), Some("0"));
+    assert_eq!(signed_out.status, 401);
+    assert_eq!(signed_out.header("content-length"), Some("0"));
+    assert!(signed_in.text.is_empty() && signed_out.text.is_empty());
+}
+
+#[tokio::test]
+async fn check_with_a_stale_cookie_is_401_and_clears_it() {
+    let app = spawn_app().await;
+    let mut browser = app.browser();
+    browser.session = Some("D".repeat(43));
+
+    let response = browser.head("/api/auth/check").await;
+
+    assert_eq!(response.status, 401);
+    assert!(response.clears_session_cookie());
+}
+
+#[tokio::test]
+async fn get_on_check_is_405_allowing_head() {
+    let app = spawn_app().await;
+
+    let response = app.browser().get("/api/auth/check").await;
+
+    response.assert_error(405, "Method Not Allowed");
+    assert_eq!(response.header("allow"), Some("HEAD"));
+}
+
+#[tokio::test]
+async fn the_session_cookie_has_every_contract_attribute_and_is_secure_by_default() {
+    let app = spawn_app_with(&["--cookie-secure", "true"]).await;
+
+    let response = app.browser().sign_up("cookie@example.com", PASSWORD).await;
+
+    let header = response.header("set-cookie").unwrap().to_owned();
+    let cookie = response.session_cookie().unwrap();
+    assert_eq!(
+        cookie.value().len(),
+        43,
+        "256 bits in base64url without padding"
+    );
+    assert!(
+        cookie
+            .value()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    assert_eq!(cookie.path(), Some("/"));
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(cookie.same_site(), Some(cookie::SameSite::Lax));
+    assert_eq!(cookie.secure(), Some(true));
+    assert_eq!(cookie.max_age(), Some(cookie::time::Duration::days(30)));
+    assert_eq!(cookie.domain(), None, "{header}");
+}
+
+#[tokio::test]
+async fn the_cookie_is_not_secure_when_cookie_secure_is_false() {
+    let app = spawn_app_with(&["--cookie-secure", "false"]).await;
+
+    let response = app.browser().sign_up("plain@example.com", PASSWORD).await;
+
+    assert_eq!(response.session_cookie().unwrap().secure(), None);
+}
+
+#[tokio::test]
+async fn a_session_deleted_in_the_database_is_refused_at_once() {
+    let app = spawn_app().await;
+    let (mut browser, _) = app.signed_up("nocache@example.com").await;
+    assert_eq!(browser.head("/api/auth/check").await.status, 200);
+
+    app.db().execute("DELETE FROM sessions", []).unwrap();
+
+    assert_eq!(browser.head("/api/auth/check").await.status, 401);
+}
+
+#[tokio::test]
+async fn reads_do_not_write_last_seen_at_on_every_request() {
+    let app = spawn_app().await;
+    let (mut browser, _) = app.signed_up("quiet@example.com").await;
+
+    for _ in 0..5 {
+        assert_eq!(browser.get("/api/auth/session").await.status, 200);
+    }
+
+    let unchanged = app.count("SELECT COUNT(*) FROM sessions WHERE last_seen_at = created_at");
+    assert_eq!(
+        unchanged, 1,
+        "last_seen_at is written at most once a minute"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_session_expires_and_activity_keeps_it_alive() {
+    // Idle timeout 2 s: last_seen_at is then recorded every 0.5 s at most.
+    let app = spawn_app_with(&["--session-idle-timeout", "2s", "--session-lifetime", "1h"]).await;
+    let (mut browser, _) = app.signed_up("idle@example.com").await;
+
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        assert_eq!(
+            browser.head("/api/auth/check").await.status,
+            200,
+            "active session lives"
+        );
+    }
+    let touched = app.count("SELECT COUNT(*) FROM sessions WHERE last_seen_at > created_at");
+    assert_eq!(touched, 1);
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+
+    let response = browser.get("/api/auth/session").await;
+    response.assert_error(401, "Unauthorized");
+    assert!(response.clears_session_cookie());
+}
+
+#[tokio::test]
+async fn a_session_expires_at_the_end_of_its_lifetime_however_active() {
+    let app = spawn_app_with(&["--session-idle-timeout", "2s", "--session-lifetime", "4s"]).await;
+    let (mut browser, _) = app.signed_up("lifetime@example.com").await;
+
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        assert_eq!(browser.head("/api/auth/check").await.status, 200);
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    assert_eq!(browser.head("/api/auth/check").await.status, 401);
+}
+
+#[tokio::test]
+async fn the_first_of_several_session_cookies_is_used() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_up("first-cookie@example.com").await;
+    let token = browser.session.clone().unwrap();
+    let client = reqwest::Client::new();
+
+    let response = client
+        .head(app.url("/api/auth/check"))
+        .header(
+            "cookie",
+            format!("theme=dark; neptun-session={token}; other=1"),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+}

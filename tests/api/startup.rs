@@ -1,0 +1,169 @@
+//! The real binary as a child process: every startup failure is one clear
+//! line on stderr and a non-zero exit.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_neptun-accounts");
+
+fn serve(args: &[&str], folder: &std::path::Path) -> Output {
+    let mut child = Command::new(BINARY)
+        .arg("serve")
+        .args(args)
+        .current_dir(folder)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    // A failing start ends at once; a successful one would run until killed.
+    for _ in 0..100 {
+        if child.try_wait().expect("poll child").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!(
+        "the process did not exit within 5 s: {:?}",
+        child.wait_with_output()
+    );
+}
+
+fn assert_one_line_failure(output: &Output, expected: &str) {
+    assert!(!output.status.success(), "exit status {:?}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr, got {stderr:?}");
+    assert!(
+        lines[0].contains(expected),
+        "{:?} should mention {expected:?}",
+        lines[0]
+    );
+}
+
+#[test]
+fn a_malformed_listen_address_is_one_line_and_non_zero() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = serve(&["--listen", "not-an-address"], folder.path());
+    assert_one_line_failure(&output, "--listen");
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn bad_durations_and_numbers_are_refused() {
+    let folder = tempfile::tempdir().unwrap();
+    for (args, flag) in [
+        (&["--session-lifetime", "forever"][..], "--session-lifetime"),
+        (
+            &["--session-idle-timeout", "0s"][..],
+            "--session-idle-timeout",
+        ),
+        (&["--hash-queue", "lots"][..], "--hash-queue"),
+        (&["--cookie-secure", "yes"][..], "--cookie-secure"),
+        (&["--sqlite-synchronous", "off"][..], "--sqlite-synchronous"),
+        (&["--database-url", "mysql://x"][..], "--database-url"),
+    ] {
+        let output = serve(args, folder.path());
+        assert_one_line_failure(&output, flag);
+    }
+}
+
+#[test]
+fn settings_that_contradict_each_other_are_refused() {
+    let folder = tempfile::tempdir().unwrap();
+    for (args, flag) in [
+        (
+            &["--session-idle-timeout", "31d"][..],
+            "--session-idle-timeout",
+        ),
+        (&["--hash-workers", "0"][..], "--hash-workers"),
+        (&["--argon2-memory-kib", "1"][..], "--argon2"),
+        (&["--body-limit", "10"][..], "--body-limit"),
+    ] {
+        let output = serve(args, folder.path());
+        assert_one_line_failure(&output, flag);
+    }
+}
+
+#[test]
+fn a_bad_environment_variable_is_refused_like_a_flag() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = Command::new(BINARY)
+        .arg("serve")
+        .env("NEPTUN_SESSION_LIFETIME", "soon")
+        .current_dir(folder.path())
+        .output()
+        .unwrap();
+    assert_one_line_failure(&output, "--session-lifetime");
+}
+
+#[test]
+fn a_database_in_a_missing_folder_is_refused_without_creating_it() {
+    let folder = tempfile::tempdir().unwrap();
+    let missing = folder.path().join("missing").join("accounts.db");
+    let url = format!("sqlite://{}", missing.display());
+
+    let output = serve(
+        &["--database-url", &url, "--listen", "127.0.0.1:0"],
+        folder.path(),
+    );
+
+    assert_one_line_failure(&output, "does not exist");
+    assert!(!folder.path().join("missing").exists());
+}
+
+#[test]
+fn a_database_path_that_is_a_folder_is_refused() {
+    let folder = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", folder.path().display());
+
+    let output = serve(
+        &["--database-url", &url, "--listen", "127.0.0.1:0"],
+        folder.path(),
+    );
+
+    assert_one_line_failure(&output, "cannot open");
+}
+
+#[test]
+fn a_port_in_use_is_one_line_and_non_zero() {
+    let folder = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+
+    let output = serve(&["--listen", &address], folder.path());
+
+    assert_one_line_failure(&output, &format!("cannot listen on {address}"));
+}
+
+#[test]
+fn help_lists_every_setting_with_its_environment_variable() {
+    let output = Command::new(BINARY)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for (flag, env) in [
+        ("--listen", "NEPTUN_LISTEN"),
+        ("--database-url", "DATABASE_URL"),
+        ("--cookie-secure", "NEPTUN_COOKIE_SECURE"),
+        ("--session-idle-timeout", "NEPTUN_SESSION_IDLE_TIMEOUT"),
+        ("--session-lifetime", "NEPTUN_SESSION_LIFETIME"),
+        ("--hash-workers", "NEPTUN_HASH_WORKERS"),
+        ("--hash-queue", "NEPTUN_HASH_QUEUE"),
+        ("--argon2-memory-kib", "NEPTUN_ARGON2_MEMORY_KIB"),
+        ("--argon2-iterations", "NEPTUN_ARGON2_ITERATIONS"),
+        ("--argon2-parallelism", "NEPTUN_ARGON2_PARALLELISM"),
+        ("--body-limit", "NEPTUN_BODY_LIMIT"),
+        ("--sqlite-synchronous", "NEPTUN_SQLITE_SYNCHRONOUS"),
+        ("--log-format", "NEPTUN_LOG_FORMAT"),
+    ] {
+        assert!(
+            help.contains(flag) && help.contains(env),
+            "{flag} / {env} missing from --help"
+        );
+    }
+}
