@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 use std::time::Duration;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_neptun-accounts");
+use crate::process::BINARY;
 
 fn serve(args: &[&str], folder: &std::path::Path) -> Output {
     let mut child = Command::new(BINARY)

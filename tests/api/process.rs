@@ -1,0 +1,78 @@
+//! The built binary as a child process, for what only a real process shows:
+//! startup under contention, crashes, several processes on one database.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_neptun-accounts");
+
+/// A running `neptun-accounts serve`, killed when dropped.
+pub struct ServerProcess {
+    pub child: Child,
+    pub address: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts the binary on `database` and a free loopback port, with the test
+    /// defaults (cheap Argon2, plain-http cookies), and waits until it listens.
+    pub fn start(database: &Path, extra: &[&str]) -> Self {
+        let url = format!("sqlite://{}", database.display());
+        let mut child = Command::new(BINARY)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+            .args([
+                "--cookie-secure",
+                "false",
+                "--argon2-memory-kib",
+                "256",
+                "--argon2-iterations",
+                "1",
+            ])
+            .args(["--log-format", "json"])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary starts");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (found, address) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    continue;
+                };
+                if let Some(listening) = entry["fields"]["address"].as_str() {
+                    let _ = found.send(listening.to_owned());
+                }
+            }
+        });
+        let address = address
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("the server did not start: {:?}", child.try_wait()));
+        Self {
+            child,
+            address: address.parse().expect("a socket address"),
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Ends the process at once, as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
