@@ -1,7 +1,6 @@
 //! The `neptun-accounts` binary: parses the command line, then hands over to
 //! the library. Every startup failure ends here as one line on stderr.
 
-use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
