@@ -87,6 +87,11 @@ impl Issue {
         .with("exact", false.into())
     }
 
+    /// A `current_password` that does not match the stored hash.
+    pub fn wrong_current_password() -> Self {
+        Self::custom("current_password", "Current password is incorrect")
+    }
+
     /// A rule of our own (`Passwords must match`, `Current password is incorrect` …).
     pub fn custom(field: &'static str, message: &'static str) -> Self {
         Self::new("custom", field, message)
@@ -273,6 +278,8 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::EmailTaken => Self::EmailTaken,
+            // The session or its user ended while this request was in flight.
+            StoreError::SessionNotFound | StoreError::UserNotFound => Self::Unauthorized,
             other => Self::Internal(other.into()),
         }
     }

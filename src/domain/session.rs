@@ -71,6 +71,31 @@ impl SessionPolicy {
         Ok(IssuedSession { token, row })
     }
 
+    /// A new token for the same session (after a successful update): the
+    /// creation and, unless `reauthenticated`, the last password proof are
+    /// kept; the token and `logged_in_at` are new.
+    pub fn rotate(
+        &self,
+        current: &SessionRow,
+        now: Timestamp,
+        reauthenticated: bool,
+    ) -> Result<IssuedSession, getrandom::Error> {
+        let token = SessionToken::generate()?;
+        let row = SessionRow {
+            token_hash: token.hash(),
+            user_id: current.user_id.clone(),
+            created_at: current.created_at,
+            authenticated_at: if reauthenticated {
+                now
+            } else {
+                current.authenticated_at
+            },
+            last_seen_at: now,
+            logged_in_at: now,
+        };
+        Ok(IssuedSession { token, row })
+    }
+
     /// Whether the session may still be used at `now`.
     pub fn is_live(&self, row: &SessionRow, now: Timestamp) -> bool {
         now < self.absolute_expiry(row.created_at) && now < row.last_seen_at.plus(self.idle_timeout)
@@ -120,6 +145,23 @@ mod tests {
         assert_eq!(issued.row.authenticated_at, now);
         assert_eq!(issued.row.last_seen_at, now);
         assert_eq!(issued.row.logged_in_at, now);
+    }
+
+    #[test]
+    fn rotation_keeps_created_and_authenticated_at_and_renews_token_and_logged_in_at() {
+        let start = Timestamp::from_millis(0);
+        let later = start.plus(DAY);
+        let current = row_at(start);
+
+        let rotated = policy().rotate(&current, later, false).unwrap();
+
+        assert_ne!(rotated.row.token_hash, current.token_hash);
+        assert_eq!(rotated.row.token_hash, rotated.token.hash());
+        assert_eq!(rotated.row.created_at, start);
+        assert_eq!(rotated.row.authenticated_at, start);
+        assert_eq!(rotated.row.logged_in_at, later);
+        let proven = policy().rotate(&current, later, true).unwrap();
+        assert_eq!(proven.row.authenticated_at, later);
     }
 
     #[test]

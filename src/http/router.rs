@@ -30,7 +30,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/logout", guarded(post(auth::logout)))
         .route("/api/auth/check", guarded(head(auth::check)))
         .route("/api/auth/session", guarded(get(auth::session)))
-        .route("/api/users/{user_id}", guarded(get(users::get_user)))
+        .route(
+            "/api/users/{user_id}",
+            guarded(
+                get(users::get_user)
+                    .patch(users::update_user)
+                    .delete(users::delete_user),
+            ),
+        )
         .route("/health", get(health::health))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -1,13 +1,23 @@
-//! `/api/users/{user_id}`: the caller's own account.
+//! `/api/users/{user_id}`: the caller's own account — read, update (the
+//! NEPTUN "Update User" endpoint, contract section 4) and delete.
 
 use axum::Json;
-use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
-use serde_json::Value;
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
 
+use super::AppState;
 use super::auth::user_body;
-use super::session::CurrentSession;
-use crate::error::ApiError;
+use super::json_body::JsonObject;
+use super::session::{CurrentSession, clearing_cookie, session_cookie};
+use super::validation::{Issues, email_field, password_field, string_field};
+use crate::domain::email::Email;
+use crate::domain::password::{Password, PasswordPolicy};
+use crate::domain::time::Timestamp;
+use crate::error::{ApiError, BodyShape, Issue};
+use crate::store::AccountUpdate;
 
 /// `GET /api/users/{user_id}`
 pub async fn get_user(
@@ -16,6 +26,67 @@ pub async fn get_user(
 ) -> Result<Json<Value>, ApiError> {
     ensure_own_id(&current, user_id)?;
     Ok(Json(user_body(&current.user)))
+}
+
+/// `PATCH /api/users/{user_id}`: the steps of contract section 4, in order.
+pub async fn update_user(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    user_id: Result<Path<String>, PathRejection>,
+    body: Result<JsonObject, ApiError>,
+) -> Result<Response, ApiError> {
+    ensure_own_id(&current, user_id)?;
+    let JsonObject(body) = body.map_err(ApiError::for_update)?;
+    let input = UpdateInput::parse(&body, state.new_passwords)?;
+
+    let reauthenticated = match input.current_password {
+        Some(current_password) => {
+            verify_current_password(&state, &current, current_password).await?;
+            true
+        }
+        None => false,
+    };
+    let password_hash = match input.password {
+        Some(password) => Some(state.hasher.hash(password).await?),
+        None => None,
+    };
+
+    let now = Timestamp::now();
+    let rotated = state
+        .sessions
+        .rotate(&current.session, now, reauthenticated)?;
+    let password_changed = password_hash.is_some();
+    let user = state
+        .store
+        .update_account(AccountUpdate {
+            user_id: current.user.id.clone(),
+            email: input.email,
+            password_hash,
+            presented_token_hash: current.token.hash(),
+            rotated_session: rotated.row.clone(),
+        })
+        .await?;
+    tracing::info!(user_id = %user.id, password_changed, "account updated");
+
+    let max_age = state.sessions.cookie_max_age(rotated.row.created_at, now);
+    let cookie = session_cookie(&rotated.token, max_age, state.cookie_secure);
+    Ok(([(SET_COOKIE, cookie)], Json(user_body(&user))).into_response())
+}
+
+/// `DELETE /api/users/{user_id}`: the user and all their sessions, at once.
+pub async fn delete_user(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    user_id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    ensure_own_id(&current, user_id)?;
+    if !state.store.delete_user(&current.user.id).await? {
+        // Deleted by a concurrent request; this session died with it.
+        return Err(ApiError::Unauthorized);
+    }
+    tracing::info!(user_id = %current.user.id, "user deleted");
+    let clear = [(SET_COOKIE, clearing_cookie(state.cookie_secure))];
+    Ok((clear, Json(true)).into_response())
 }
 
 /// Any path value that is not the caller's own id (malformed, unknown or
@@ -27,5 +98,58 @@ fn ensure_own_id(
     match user_id {
         Ok(Path(id)) if id == current.user.id.as_str() => Ok(()),
         _ => Err(ApiError::UserNotFound),
+    }
+}
+
+/// The fields of an update body (contract section 4, rules 4 and 5).
+struct UpdateInput {
+    email: Option<Email>,
+    password: Option<Password>,
+    current_password: Option<Password>,
+}
+
+impl UpdateInput {
+    fn parse(body: &Map<String, Value>, policy: PasswordPolicy) -> Result<Self, ApiError> {
+        let mut issues = Issues::default();
+        let email = email_field(body, "email", false, &mut issues);
+        let password = password_field(body, "password", policy, false, &mut issues);
+        let current_password = string_field(body, "current_password", false, &mut issues)
+            .map(|text| Password::new(text.to_owned()));
+        if !issues.is_empty() {
+            return Err(ApiError::InvalidBody {
+                shape: BodyShape::Update,
+                issues: issues.into_vec(),
+            });
+        }
+        if email.is_none() && password.is_none() {
+            return Err(ApiError::NothingToUpdate);
+        }
+        Ok(Self {
+            email,
+            password,
+            current_password,
+        })
+    }
+}
+
+/// Rule 6: a `current_password`, when sent, is always checked.
+async fn verify_current_password(
+    state: &AppState,
+    current: &CurrentSession,
+    current_password: Password,
+) -> Result<(), ApiError> {
+    let stored = state
+        .store
+        .find_password_hash(&current.user.id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let verification = state.hasher.verify(current_password, Some(stored)).await?;
+    if verification.matched {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidBody {
+            shape: BodyShape::Update,
+            issues: vec![Issue::wrong_current_password()],
+        })
     }
 }

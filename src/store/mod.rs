@@ -39,6 +39,19 @@ pub struct SessionWithUser {
     pub user: User,
 }
 
+/// A change to a user's own account, applied with the rotation of the
+/// session that asked for it.
+#[derive(Clone, Debug)]
+pub struct AccountUpdate {
+    pub user_id: UserId,
+    pub email: Option<Email>,
+    pub password_hash: Option<String>,
+    /// The token hash the request presented; it stops working.
+    pub presented_token_hash: SessionTokenHash,
+    /// The same session under its new token.
+    pub rotated_session: SessionRow,
+}
+
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -48,6 +61,9 @@ pub enum StoreError {
     /// The user named by the write no longer exists.
     #[error("user not found")]
     UserNotFound,
+    /// The session the write depends on ended meanwhile (logout, revocation).
+    #[error("session not found")]
+    SessionNotFound,
     #[error("database error: {0}")]
     Database(String),
 }
@@ -60,6 +76,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// The password hash of the user with this email, if any.
     async fn find_credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError>;
+
+    /// The password hash of the user with this id, if the user exists.
+    async fn find_password_hash(&self, user_id: &UserId) -> Result<Option<String>, StoreError>;
+
+    /// In one transaction: applies the new email and/or password hash, moves
+    /// the presented session to its new token, and, when the password
+    /// changed, ends every other session of the user. Returns the user as
+    /// stored afterwards.
+    async fn update_account(&self, update: AccountUpdate) -> Result<User, StoreError>;
+
+    /// In one transaction: deletes the user and every one of their sessions.
+    /// True if the user existed.
+    async fn delete_user(&self, user_id: &UserId) -> Result<bool, StoreError>;
 
     /// Stores a login's session; replaces the user's password hash when it was
     /// re-hashed with the current cost.

@@ -131,6 +131,39 @@ impl TestApp {
             .query_row(sql, [], |row| row.get(0))
             .expect("count query")
     }
+
+    /// The stored email of `user_id`.
+    pub fn stored_email(&self, user_id: &str) -> Option<String> {
+        self.db()
+            .query_row("SELECT email FROM users WHERE id = ?1", [user_id], |row| {
+                row.get(0)
+            })
+            .ok()
+    }
+
+    /// The stored password hash of `user_id`.
+    pub fn stored_password_hash(&self, user_id: &str) -> String {
+        self.db()
+            .query_row(
+                "SELECT password_hash FROM users WHERE id = ?1",
+                [user_id],
+                |row| row.get(0),
+            )
+            .expect("user exists")
+    }
+
+    /// The stored session behind a cookie value: (created_at, authenticated_at, logged_in_at).
+    pub fn stored_session(&self, token: &str) -> Option<(i64, i64, i64)> {
+        use sha2::Digest as _;
+        let token_hash = sha2::Sha256::digest(token.as_bytes()).to_vec();
+        self.db()
+            .query_row(
+                "SELECT created_at, authenticated_at, logged_in_at FROM sessions WHERE token_hash = ?1",
+                [token_hash],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .ok()
+    }
 }
 
 /// An HTTP client that keeps the `neptun-session` cookie the way a browser
@@ -241,6 +274,22 @@ impl Browser {
     pub async fn post_json(&mut self, path: &str, body: &Value) -> TestResponse {
         let request = self.request(Method::POST, path).json(body);
         self.send(request).await
+    }
+
+    pub async fn patch_json(&mut self, path: &str, body: &Value) -> TestResponse {
+        let request = self.request(Method::PATCH, path).json(body);
+        self.send(request).await
+    }
+
+    pub async fn delete(&mut self, path: &str) -> TestResponse {
+        let request = self.request(Method::DELETE, path);
+        self.send(request).await
+    }
+
+    /// `PATCH /api/users/{user_id}` with a JSON body.
+    pub async fn update_user(&mut self, user_id: &str, body: &Value) -> TestResponse {
+        self.patch_json(&format!("/api/users/{user_id}"), body)
+            .await
     }
 
     pub async fn sign_up(&mut self, email: &str, password: &str) -> TestResponse {

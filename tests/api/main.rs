@@ -1,3 +1,4 @@
+mod delete_user;
 mod errors;
 mod health;
 mod helpers;
@@ -9,4 +10,5 @@ mod process;
 mod session;
 mod sign_up;
 mod startup;
+mod update_user;
 mod users;

@@ -14,7 +14,9 @@ async fn several_processes_starting_on_one_new_database_migrate_it_once() {
     let servers: Vec<ServerProcess> = starters.into_iter().map(|s| s.join().unwrap()).collect();
 
     for server in &servers {
-        let health = reqwest::get(format!("{}/health", server.base_url())).await.unwrap();
+        let health = reqwest::get(format!("{}/health", server.base_url()))
+            .await
+            .unwrap();
         assert_eq!(health.status(), 200, "every process serves");
     }
     let db = rusqlite::Connection::open(&database).unwrap();

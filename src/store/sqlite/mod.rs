@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 
 use self::connection::ReadPool;
 use self::writer::Writer;
-use super::{Credentials, NewUser, SessionWithUser, Store, StoreError};
+use super::{AccountUpdate, Credentials, NewUser, SessionWithUser, Store, StoreError};
 use crate::config::SqliteSynchronous;
 use crate::domain::email::Email;
 use crate::domain::session::SessionRow;
@@ -156,6 +156,95 @@ impl Store for SqliteStore {
                     })
                     .optional()?;
                 Ok(found)
+            })
+            .await
+    }
+
+    async fn find_password_hash(&self, user_id: &UserId) -> Result<Option<String>, StoreError> {
+        let user_id = user_id.clone();
+        self.readers
+            .read(move |connection| {
+                let found = connection
+                    .prepare_cached("SELECT password_hash FROM users WHERE id = ?1")?
+                    .query_row([user_id.as_str()], |row| row.get(0))
+                    .optional()?;
+                Ok(found)
+            })
+            .await
+    }
+
+    async fn update_account(&self, update: AccountUpdate) -> Result<User, StoreError> {
+        self.writer
+            .write(move |connection| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let rotated = &update.rotated_session;
+                let email: String = transaction
+                    .prepare_cached(
+                        "UPDATE users SET email = COALESCE(?2, email),
+                                          password_hash = COALESCE(?3, password_hash),
+                                          updated_at = ?4
+                         WHERE id = ?1 RETURNING email",
+                    )?
+                    .query_row(
+                        (
+                            update.user_id.as_str(),
+                            update.email.as_ref().map(Email::as_str),
+                            update.password_hash.as_deref(),
+                            rotated.logged_in_at.as_millis(),
+                        ),
+                        |row| row.get(0),
+                    )
+                    .optional()?
+                    .ok_or(StoreError::UserNotFound)?;
+                let moved = transaction
+                    .prepare_cached(
+                        "UPDATE sessions SET token_hash = ?3, authenticated_at = ?4,
+                                             last_seen_at = ?5, logged_in_at = ?6
+                         WHERE token_hash = ?1 AND user_id = ?2",
+                    )?
+                    .execute((
+                        update.presented_token_hash.0.as_slice(),
+                        update.user_id.as_str(),
+                        rotated.token_hash.0.as_slice(),
+                        rotated.authenticated_at.as_millis(),
+                        rotated.last_seen_at.as_millis(),
+                        rotated.logged_in_at.as_millis(),
+                    ))?;
+                if moved == 0 {
+                    // Dropping the transaction rolls the user change back too.
+                    return Err(StoreError::SessionNotFound);
+                }
+                if update.password_hash.is_some() {
+                    transaction
+                        .prepare_cached(
+                            "DELETE FROM sessions WHERE user_id = ?1 AND token_hash <> ?2",
+                        )?
+                        .execute((update.user_id.as_str(), rotated.token_hash.0.as_slice()))?;
+                }
+                transaction.commit()?;
+                Ok(User {
+                    id: update.user_id,
+                    email: Email::from_trusted(email),
+                })
+            })
+            .await
+    }
+
+    async fn delete_user(&self, user_id: &UserId) -> Result<bool, StoreError> {
+        let user_id = user_id.clone();
+        self.writer
+            .write(move |connection| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                transaction
+                    .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                    .execute([user_id.as_str()])?;
+                let deleted = transaction
+                    .prepare_cached("DELETE FROM users WHERE id = ?1")?
+                    .execute([user_id.as_str()])?;
+                transaction.commit()?;
+                Ok(deleted > 0)
             })
             .await
     }

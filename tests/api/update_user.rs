@@ -1,0 +1,489 @@
+//! `PATCH /api/users/{user_id}`, rule by rule (contract section 4).
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, spawn_app};
+
+#[tokio::test]
+async fn the_neptun_example_body_changes_email_and_password() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("old@example.com").await;
+
+    let response = browser
+        .update_user(
+            &user_id,
+            &json!({"email":"newemail@example.com","password":"newpassword"}),
+        )
+        .await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(
+        response.body,
+        json!({"user": {"id": user_id, "primary_email": "newemail@example.com"}})
+    );
+    assert!(response.session_cookie().is_some(), "a new cookie");
+    assert_eq!(
+        app.stored_email(&user_id).as_deref(),
+        Some("newemail@example.com")
+    );
+    browser.logout().await;
+    assert_eq!(
+        browser
+            .login("newemail@example.com", "newpassword")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn rule_1_patch_without_a_session_is_401_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (_, user_id) = app.signed_up("owner@example.com").await;
+
+    let response = app
+        .browser()
+        .update_user(&user_id, &json!({"email":"thief@example.com"}))
+        .await;
+
+    response.assert_error(401, "Unauthorized");
+    assert_eq!(
+        app.stored_email(&user_id).as_deref(),
+        Some("owner@example.com")
+    );
+}
+
+#[tokio::test]
+async fn rule_2_patch_with_another_users_id_is_404_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (_, victim_id) = app.signed_up("victim@example.com").await;
+    let (mut attacker, attacker_id) = app.signed_up("attacker@example.com").await;
+    let victim_hash = app.stored_password_hash(&victim_id);
+    let attacker_token = attacker.session.clone().unwrap();
+
+    let response = attacker
+        .update_user(
+            &victim_id,
+            &json!({"email":"mine@example.com","password":"password99"}),
+        )
+        .await;
+
+    response.assert_error(404, "User not found");
+    assert_eq!(response.body["statusMessage"], "Not Found");
+    assert!(response.session_cookie().is_none(), "no rotation");
+    assert_eq!(
+        app.stored_email(&victim_id).as_deref(),
+        Some("victim@example.com")
+    );
+    assert_eq!(app.stored_password_hash(&victim_id), victim_hash);
+    assert_eq!(
+        app.stored_email(&attacker_id).as_deref(),
+        Some("attacker@example.com")
+    );
+    assert!(app.stored_session(&attacker_token).is_some());
+}
+
+#[tokio::test]
+async fn rule_2_patch_with_an_unknown_or_malformed_id_is_the_same_404() {
+    let app = spawn_app().await;
+    let (mut browser, _) = app.signed_up("me@example.com").await;
+
+    for id in [
+        "01890a5d-ac96-774b-bcce-b302099a8057",
+        "user123",
+        "%00",
+        "%FF",
+    ] {
+        let response = browser
+            .update_user(id, &json!({"email":"x@example.com"}))
+            .await;
+        response.assert_error(404, "User not found");
+    }
+}
+
+#[tokio::test]
+async fn rule_2_another_users_id_is_404_before_the_body_is_looked_at() {
+    let app = spawn_app().await;
+    let (_, victim_id) = app.signed_up("victim@example.com").await;
+    let (mut attacker, _) = app.signed_up("attacker@example.com").await;
+
+    let request = attacker
+        .request(Method::PATCH, &format!("/api/users/{victim_id}"))
+        .header("content-type", "text/plain")
+        .body("not json");
+    let response = attacker.send(request).await;
+
+    response.assert_error(404, "User not found");
+}
+
+#[tokio::test]
+async fn rule_3_a_body_that_is_not_json_is_415() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("me@example.com").await;
+
+    let request = browser
+        .request(Method::PATCH, &format!("/api/users/{user_id}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=x%40example.com");
+    let response = browser.send(request).await;
+
+    response.assert_error(415, "Content-Type must be application/json");
+    assert_eq!(
+        app.stored_email(&user_id).as_deref(),
+        Some("me@example.com")
+    );
+}
+
+#[tokio::test]
+async fn rule_3_a_body_over_16_kib_is_413() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("me@example.com").await;
+
+    let response = browser
+        .update_user(
+            &user_id,
+            &json!({"email":"big@example.com","padding":"x".repeat(16_384)}),
+        )
+        .await;
+
+    response.assert_error(413, "Payload Too Large");
+    assert_eq!(
+        app.stored_email(&user_id).as_deref(),
+        Some("me@example.com")
+    );
+}
+
+#[tokio::test]
+async fn rule_3_json_that_is_broken_or_not_an_object_is_400_with_a_period() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("me@example.com").await;
+
+    for body in ["{\"email\":", "[]", "null", "\"x\""] {
+        let request = browser
+            .request(Method::PATCH, &format!("/api/users/{user_id}"))
+            .header("content-type", "application/json")
+            .body(body);
+        let response = browser.send(request).await;
+        response.assert_error(400, "Invalid JSON body.");
+        assert_eq!(response.body["statusMessage"], "Bad Request.");
+    }
+}
+
+#[tokio::test]
+async fn rule_4_invalid_fields_are_400_listing_every_issue() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("me@example.com").await;
+    let token = browser.session.clone().unwrap();
+
+    let response = browser
+        .update_user(
+            &user_id,
+            &json!({"email":"not an email","password":"short","current_password":7}),
+        )
+        .await;
+
+    response.assert_error(400, "Invalid body(?email, ?password).");
+    assert_eq!(response.body["statusMessage"], "Bad Request.");
+    assert_eq!(
+        response.body["data"]["issues"],
+        json!([
+            {"code":"invalid_string","message":"Invalid email","path":["email"],"validation":"email"},
+            {"code":"too_small","message":"String must contain at least 8 character(s)","path":["password"],
+             "minimum":8,"type":"string","inclusive":true,"exact":false},
+            {"code":"invalid_type","message":"Expected string, received number","path":["current_password"],
+             "expected":"string","received":"number"}
+        ])
+    );
+    assert_eq!(
+        app.stored_email(&user_id).as_deref(),
+        Some("me@example.com")
+    );
+    assert!(app.stored_session(&token).is_some(), "not rotated");
+}
+
+#[tokio::test]
+async fn rule_4_null_fields_are_invalid_type_not_absent() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("me@example.com").await;
+
+    let response = browser
+        .update_user(&user_id, &json!({"email":null,"password":"password99"}))
+        .await;
+
+    response.assert_error(400, "Invalid body(?email, ?password).");
+    assert_eq!(response.body["data"]["issues"][0]["received"], "null");
+    assert_eq!(response.body["data"]["issues"][0]["path"], json!(["email"]));
+}
+
+#[tokio::test]
+async fn rule_4_unknown_keys_are_ignored() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("me@example.com").await;
+
+    let response = browser
+        .update_user(
+            &user_id,
+            &json!({"email":"Renamed@Example.com","role":"admin","id":"other"}),
+        )
+        .await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(
+        response.body["user"]["primary_email"],
+        "renamed@example.com"
+    );
+    assert_eq!(response.body["user"]["id"], user_id.as_str());
+}
+
+#[tokio::test]
+async fn rule_5_neither_email_nor_password_is_400_at_least_one() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("me@example.com").await;
+
+    for body in [
+        json!({}),
+        json!({"current_password": PASSWORD}),
+        json!({"name": "x"}),
+    ] {
+        let response = browser.update_user(&user_id, &body).await;
+        response.assert_error(
+            400,
+            "Invalid body(?email, ?password). At least one of email or password is required.",
+        );
+        assert_eq!(response.body["statusMessage"], "Bad Request.");
+    }
+}
+
+#[tokio::test]
+async fn rule_6_a_wrong_current_password_is_400_with_its_issue_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("me@example.com").await;
+    let hash_before = app.stored_password_hash(&user_id);
+    let token = browser.session.clone().unwrap();
+
+    let response = browser
+        .update_user(&user_id, &json!({"email":"new@example.com","password":"password99","current_password":"wrong password"}))
+        .await;
+
+    response.assert_error(400, "Invalid body(?email, ?password).");
+    assert_eq!(
+        response.body["data"]["issues"],
+        json!([{"code":"custom","message":"Current password is incorrect","path":["current_password"]}])
+    );
+    assert_eq!(
+        app.stored_email(&user_id).as_deref(),
+        Some("me@example.com")
+    );
+    assert_eq!(app.stored_password_hash(&user_id), hash_before);
+    assert!(app.stored_session(&token).is_some(), "not rotated");
+}
+
+#[tokio::test]
+async fn rule_6_a_correct_current_password_is_verified_and_renews_authenticated_at() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("me@example.com").await;
+    let (_, authenticated_before, _) = app
+        .stored_session(browser.session.as_deref().unwrap())
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let verifications = app.hasher.verification_count();
+
+    let response = browser
+        .update_user(
+            &user_id,
+            &json!({"email":"new@example.com","current_password": PASSWORD}),
+        )
+        .await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(app.hasher.verification_count(), verifications + 1);
+    let (_, authenticated_after, _) = app
+        .stored_session(browser.session.as_deref().unwrap())
+        .unwrap();
+    assert!(authenticated_after > authenticated_before);
+}
+
+#[tokio::test]
+async fn rule_7_an_email_of_another_user_is_409_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.signed_up("taken@example.com").await;
+    let (mut browser, user_id) = app.signed_up("me@example.com").await;
+    let hash_before = app.stored_password_hash(&user_id);
+    let token = browser.session.clone().unwrap();
+
+    let response = browser
+        .update_user(
+            &user_id,
+            &json!({"email":"Taken@Example.com","password":"password99"}),
+        )
+        .await;
+
+    response.assert_error(409, "A user with this email already exists");
+    assert_eq!(
+        app.stored_email(&user_id).as_deref(),
+        Some("me@example.com")
+    );
+    assert_eq!(
+        app.stored_password_hash(&user_id),
+        hash_before,
+        "neither change applied"
+    );
+    assert!(app.stored_session(&token).is_some(), "not rotated");
+    assert_eq!(browser.head("/api/auth/check").await.status, 200);
+}
+
+#[tokio::test]
+async fn rule_7_setting_the_own_current_email_again_succeeds_and_rotates() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("same@example.com").await;
+    let old_token = browser.session.clone().unwrap();
+
+    let response = browser
+        .update_user(&user_id, &json!({"email":"SAME@example.com"}))
+        .await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(response.body["user"]["primary_email"], "same@example.com");
+    assert_ne!(browser.session.as_deref(), Some(old_token.as_str()));
+    assert!(app.stored_session(&old_token).is_none());
+}
+
+#[tokio::test]
+async fn rule_8_a_patch_rotates_the_session_keeping_its_creation_and_proof() {
+    let app = spawn_app().await;
+    let (mut browser, user_id) = app.signed_up("rotate@example.com").await;
+    let old_token = browser.session.clone().unwrap();
+    let (created, authenticated, logged_in) = app.stored_session(&old_token).unwrap();
+    let before = browser.get("/api/auth/session").await;
+    let old_max_age = 30 * 86_400;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    let response = browser
+        .update_user(&user_id, &json!({"email":"rotated@example.com"}))
+        .await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    let cookie = response.session_cookie().expect("a new cookie");
+    assert_ne!(cookie.value(), old_token);
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(cookie.path(), Some("/"));
+    let max_age = cookie.max_age().unwrap().whole_seconds();
+    assert!(
+        max_age < old_max_age,
+        "Max-Age {max_age} is the rest of the lifetime"
+    );
+    let (created_after, authenticated_after, logged_in_after) =
+        app.stored_session(cookie.value()).unwrap();
+    assert_eq!(created_after, created);
+    assert_eq!(authenticated_after, authenticated);
+    assert!(logged_in_after > logged_in);
+    let after = browser.get("/api/auth/session").await;
+    assert_eq!(after.status, 200);
+    assert_ne!(after.body["loggedInAt"], before.body["loggedInAt"]);
+
+    let mut replay = app.browser();
+    replay.session = Some(old_token);
+    let stale = replay.get("/api/auth/session").await;
+    stale.assert_error(401, "Unauthorized");
+}
+
+#[tokio::test]
+async fn rule_8_a_password_change_revokes_every_other_session_and_keeps_this_one() {
+    let app = spawn_app().await;
+    let (mut laptop, user_id) = app.signed_up("sessions@example.com").await;
+    let mut phone = app.browser();
+    assert_eq!(
+        phone.login("sessions@example.com", PASSWORD).await.status,
+        200
+    );
+
+    let response = laptop
+        .update_user(&user_id, &json!({"password":"a new password"}))
+        .await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(phone.head("/api/auth/check").await.status, 401);
+    assert_eq!(laptop.head("/api/auth/check").await.status, 200);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 1);
+    laptop.logout().await;
+    laptop
+        .login("sessions@example.com", PASSWORD)
+        .await
+        .assert_error(401, "Invalid email or password");
+    assert_eq!(
+        laptop
+            .login("sessions@example.com", "a new password")
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn rule_8_the_same_password_again_still_revokes_other_sessions() {
+    let app = spawn_app().await;
+    let (mut laptop, user_id) = app.signed_up("same-password@example.com").await;
+    let mut phone = app.browser();
+    phone.login("same-password@example.com", PASSWORD).await;
+
+    let response = laptop
+        .update_user(&user_id, &json!({"password": PASSWORD}))
+        .await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(phone.head("/api/auth/check").await.status, 401);
+    assert_eq!(laptop.head("/api/auth/check").await.status, 200);
+}
+
+#[tokio::test]
+async fn rule_8_an_email_only_change_keeps_other_sessions() {
+    let app = spawn_app().await;
+    let (mut laptop, user_id) = app.signed_up("email-only@example.com").await;
+    let mut phone = app.browser();
+    phone.login("email-only@example.com", PASSWORD).await;
+
+    let response = laptop
+        .update_user(&user_id, &json!({"email":"changed@example.com"}))
+        .await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    let phone_view = phone.get("/api/auth/session").await;
+    assert_eq!(phone_view.status, 200);
+    assert_eq!(
+        phone_view.body["user"]["primary_email"],
+        "changed@example.com"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 2);
+}
+
+#[tokio::test]
+async fn rule_9_two_concurrent_patches_for_one_email_give_one_200_and_one_409() {
+    let app = spawn_app().await;
+    for round in 0..5 {
+        let (mut first, first_id) = app.signed_up(&format!("first{round}@example.com")).await;
+        let (mut second, second_id) = app.signed_up(&format!("second{round}@example.com")).await;
+        let wanted = json!({"email": format!("wanted{round}@example.com")});
+
+        let (a, b) = tokio::join!(
+            first.update_user(&first_id, &wanted),
+            second.update_user(&second_id, &wanted)
+        );
+
+        let mut statuses = [a.status, b.status];
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses,
+            [200, 409],
+            "round {round}: {} / {}",
+            a.text,
+            b.text
+        );
+        let owners = app.count(&format!(
+            "SELECT COUNT(*) FROM users WHERE email = 'wanted{round}@example.com'"
+        ));
+        assert_eq!(owners, 1);
+    }
+}
