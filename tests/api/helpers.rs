@@ -102,11 +102,7 @@ impl TestApp {
 
     /// A fresh client with an empty cookie jar.
     pub fn browser(&self) -> Browser {
-        Browser {
-            client: reqwest::Client::new(),
-            base: format!("http://{}", self.address),
-            session: None,
-        }
+        Browser::new(&format!("http://{}", self.address))
     }
 
     /// A browser that has just signed up `email`.
@@ -231,6 +227,33 @@ impl TestResponse {
 }
 
 impl Browser {
+    /// A client with an empty jar for the service at `base` (`http://host:port`).
+    pub fn new(base: &str) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            base: base.to_owned(),
+            session: None,
+        }
+    }
+
+    /// Another client for the service at `base` holding this one's cookie,
+    /// as the same user would reach another instance behind a load balancer.
+    pub fn same_cookie_at(&self, base: &str) -> Self {
+        let mut other = Self::new(base);
+        other.session = self.session.clone();
+        other
+    }
+
+    /// The user id of this browser's session, from `GET /api/auth/session`.
+    pub async fn user_id(&mut self) -> String {
+        let response = self.get("/api/auth/session").await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        response.body["user"]["id"]
+            .as_str()
+            .expect("user id")
+            .to_owned()
+    }
+
     /// Sends a request with the jar's cookie and updates the jar from the answer.
     pub async fn send(&mut self, request: reqwest::RequestBuilder) -> TestResponse {
         let request = match &self.session {

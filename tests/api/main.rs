@@ -1,4 +1,5 @@
 mod delete_user;
+mod durability;
 mod errors;
 mod health;
 mod helpers;
@@ -8,6 +9,7 @@ mod migrations;
 mod password_hashing;
 mod process;
 mod session;
+mod shared_database;
 mod sign_up;
 mod startup;
 mod update_user;

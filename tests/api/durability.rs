@@ -1,0 +1,93 @@
+//! What a restart or a crash (SIGKILL) must not lose.
+
+use serde_json::json;
+
+use crate::helpers::{Browser, PASSWORD};
+use crate::process::ServerProcess;
+
+#[tokio::test]
+async fn a_restart_keeps_users_and_sessions() {
+    let folder = tempfile::tempdir().unwrap();
+    let database = folder.path().join("restart.db");
+    let first = ServerProcess::start(&database, &[]);
+    let mut browser = Browser::new(&first.base_url());
+    assert_eq!(
+        browser.sign_up("stays@example.com", PASSWORD).await.status,
+        200
+    );
+    let user_id = browser.user_id().await;
+    first.kill();
+
+    let second = ServerProcess::start(&database, &[]);
+    let mut after = browser.same_cookie_at(&second.base_url());
+
+    let session = after.get("/api/auth/session").await;
+    assert_eq!(session.status, 200, "{}", session.text);
+    assert_eq!(session.body["user"]["id"], user_id.as_str());
+    let mut other = Browser::new(&second.base_url());
+    assert_eq!(other.login("stays@example.com", PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn every_answered_patch_survives_a_sigkill_right_after_the_last_answer() {
+    const ACCOUNTS: usize = 50;
+    let folder = tempfile::tempdir().unwrap();
+    let database = folder.path().join("crash.db");
+    let server = ServerProcess::start(&database, &[]);
+    let mut accounts = Vec::with_capacity(ACCOUNTS);
+    for n in 0..ACCOUNTS {
+        let mut browser = Browser::new(&server.base_url());
+        assert_eq!(
+            browser
+                .sign_up(&format!("before{n}@example.com"), PASSWORD)
+                .await
+                .status,
+            200
+        );
+        let user_id = browser.user_id().await;
+        accounts.push((browser, user_id));
+    }
+
+    let burst = accounts.into_iter().enumerate().map(|(n, (mut browser, user_id))| {
+        tokio::spawn(async move {
+            let body = json!({"email": format!("after{n}@example.com"), "password": format!("new password {n}")});
+            let response = browser.update_user(&user_id, &body).await;
+            (n, user_id, response.status, browser)
+        })
+    });
+    let mut answered = Vec::with_capacity(ACCOUNTS);
+    for patch in burst.collect::<Vec<_>>() {
+        answered.push(patch.await.unwrap());
+    }
+    server.kill();
+
+    let restarted = ServerProcess::start(&database, &[]);
+    let db = rusqlite::Connection::open(&database).unwrap();
+    for (n, user_id, status, browser) in answered {
+        assert_eq!(status, 200, "PATCH {n} answered");
+        let email: String = db
+            .query_row("SELECT email FROM users WHERE id = ?1", [&user_id], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(
+            email,
+            format!("after{n}@example.com"),
+            "change {n} survived"
+        );
+        let mut after = browser.same_cookie_at(&restarted.base_url());
+        assert_eq!(
+            after.head("/api/auth/check").await.status,
+            200,
+            "rotated session {n} survived"
+        );
+    }
+    let mut login = Browser::new(&restarted.base_url());
+    assert_eq!(
+        login
+            .login("after7@example.com", "new password 7")
+            .await
+            .status,
+        200
+    );
+}

@@ -1,0 +1,119 @@
+//! Two processes serving one SQLite file behave as one service.
+
+use serde_json::json;
+
+use crate::helpers::{Browser, PASSWORD};
+use crate::process::ServerProcess;
+
+struct TwoProcesses {
+    a: ServerProcess,
+    b: ServerProcess,
+    _folder: tempfile::TempDir,
+}
+
+fn two_processes() -> TwoProcesses {
+    let folder = tempfile::tempdir().unwrap();
+    let database = folder.path().join("shared.db");
+    let a = ServerProcess::start(&database, &[]);
+    let b = ServerProcess::start(&database, &[]);
+    TwoProcesses {
+        a,
+        b,
+        _folder: folder,
+    }
+}
+
+async fn signed_up_at(server: &ServerProcess, email: &str) -> Browser {
+    let mut browser = Browser::new(&server.base_url());
+    let response = browser.sign_up(email, PASSWORD).await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    browser
+}
+
+#[tokio::test]
+async fn a_session_made_on_one_process_is_valid_on_the_other() {
+    let servers = two_processes();
+    let on_a = signed_up_at(&servers.a, "both@example.com").await;
+
+    let mut on_b = on_a.same_cookie_at(&servers.b.base_url());
+
+    assert_eq!(on_b.head("/api/auth/check").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_logout_through_one_process_is_seen_by_the_other_at_once() {
+    let servers = two_processes();
+    let mut on_a = signed_up_at(&servers.a, "logout@example.com").await;
+    let mut on_b = on_a.same_cookie_at(&servers.b.base_url());
+    assert_eq!(on_b.head("/api/auth/check").await.status, 200);
+
+    on_a.logout().await;
+
+    assert_eq!(on_b.head("/api/auth/check").await.status, 401);
+}
+
+#[tokio::test]
+async fn a_password_change_through_one_process_revokes_sessions_on_the_other() {
+    let servers = two_processes();
+    let mut laptop = signed_up_at(&servers.a, "change@example.com").await;
+    let user_id = laptop.user_id().await;
+    let mut phone = Browser::new(&servers.b.base_url());
+    assert_eq!(
+        phone.login("change@example.com", PASSWORD).await.status,
+        200
+    );
+
+    let response = laptop
+        .update_user(&user_id, &json!({"password": "another password"}))
+        .await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(phone.head("/api/auth/check").await.status, 401);
+    let mut rotated_on_b = laptop.same_cookie_at(&servers.b.base_url());
+    assert_eq!(rotated_on_b.head("/api/auth/check").await.status, 200);
+}
+
+#[tokio::test]
+async fn an_account_deleted_through_one_process_is_gone_for_the_other() {
+    let servers = two_processes();
+    let mut on_b = signed_up_at(&servers.b, "gone@example.com").await;
+    let user_id = on_b.user_id().await;
+    let mut on_a = on_b.same_cookie_at(&servers.a.base_url());
+
+    let response = on_b.delete(&format!("/api/users/{user_id}")).await;
+
+    assert_eq!(response.status, 200);
+    assert_eq!(on_a.head("/api/auth/check").await.status, 401);
+    let mut stranger = Browser::new(&servers.a.base_url());
+    stranger
+        .login("gone@example.com", PASSWORD)
+        .await
+        .assert_error(401, "Invalid email or password");
+}
+
+#[tokio::test]
+async fn patches_racing_for_one_email_through_two_processes_give_one_200_and_one_409() {
+    let servers = two_processes();
+    for round in 0..5 {
+        let mut first = signed_up_at(&servers.a, &format!("first{round}@example.com")).await;
+        let mut second = signed_up_at(&servers.b, &format!("second{round}@example.com")).await;
+        let first_id = first.user_id().await;
+        let second_id = second.user_id().await;
+        let wanted = json!({"email": format!("wanted{round}@example.com")});
+
+        let (a, b) = tokio::join!(
+            first.update_user(&first_id, &wanted),
+            second.update_user(&second_id, &wanted)
+        );
+
+        let mut statuses = [a.status, b.status];
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses,
+            [200, 409],
+            "round {round}: {} / {}",
+            a.text,
+            b.text
+        );
+    }
+}
