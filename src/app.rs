@@ -23,7 +23,7 @@ const EXPIRED_SESSION_SWEEP: Duration = Duration::from_secs(3600);
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("database: {0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing: {0}")]
     Hashing(#[from] HashingError),
@@ -42,6 +42,7 @@ impl App {
             &config.database_url,
             StoreOptions {
                 sqlite_synchronous: config.sqlite_synchronous,
+                max_connections: config.database_max_connections,
             },
         )
         .await?;

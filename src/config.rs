@@ -20,7 +20,8 @@ pub struct Config {
     )]
     pub listen: SocketAddr,
 
-    /// Database URL: `sqlite://PATH` (created if missing; its folder must exist).
+    /// Database URL: `sqlite://PATH` (created if missing; its folder must exist)
+    /// or `postgres://USER:PASSWORD@HOST:PORT/DB` for several instances.
     #[arg(
         long,
         env = "DATABASE_URL",
@@ -28,6 +29,11 @@ pub struct Config {
         value_name = "URL"
     )]
     pub database_url: DatabaseUrl,
+
+    /// Most PostgreSQL connections this instance opens (size it so that every
+    /// instance together stays under the server's `max_connections`).
+    #[arg(long, env = "NEPTUN_DATABASE_MAX_CONNECTIONS", default_value_t = 10, value_name = "N")]
+    pub database_max_connections: usize,
 
     /// Mark the session cookie `Secure`; `false` only for plain-http development.
     #[arg(
@@ -128,6 +134,7 @@ pub enum LogFormat {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
+    Postgres(String),
 }
 
 impl FromStr for DatabaseUrl {
@@ -147,9 +154,9 @@ impl FromStr for DatabaseUrl {
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err("PostgreSQL is not supported by this build yet; use sqlite://PATH".into());
+            return Ok(Self::Postgres(url.to_owned()));
         }
-        Err("expected sqlite://PATH".into())
+        Err("expected sqlite://PATH or postgres://…".into())
     }
 }
 
@@ -157,7 +164,25 @@ impl std::fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Self::Postgres(url) => f.write_str(&without_password(url)),
         }
+    }
+}
+
+/// The URL with its password, if any, replaced by `***`, fit for logs.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
+            let hidden = if user_info.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{tail}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -199,6 +224,9 @@ impl Config {
                 "must not be longer than --session-lifetime",
             );
         }
+        if self.database_max_connections == 0 {
+            return fail("--database-max-connections", "must be at least 1");
+        }
         if self.hash_workers == Some(0) {
             return fail("--hash-workers", "must be at least 1");
         }
@@ -214,5 +242,41 @@ impl Config {
             return fail("--argon2-*", &err.to_string());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_select_the_backend() {
+        assert_eq!(
+            "sqlite://data/accounts.db".parse::<DatabaseUrl>(),
+            Ok(DatabaseUrl::Sqlite(PathBuf::from("data/accounts.db")))
+        );
+        assert_eq!(
+            "sqlite:///var/lib/neptun/accounts.db".parse::<DatabaseUrl>(),
+            Ok(DatabaseUrl::Sqlite(PathBuf::from("/var/lib/neptun/accounts.db")))
+        );
+        assert!(matches!(
+            "postgres://u@localhost/db".parse::<DatabaseUrl>(),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!("mysql://x".parse::<DatabaseUrl>().is_err());
+        assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+    }
+
+    #[test]
+    fn a_postgres_url_is_shown_without_its_password() {
+        let url: DatabaseUrl = "postgres://app:s3cret@db.internal:5432/accounts?sslmode=disable"
+            .parse()
+            .unwrap();
+        let shown = url.to_string();
+        assert_eq!(shown, "postgres://app:***@db.internal:5432/accounts?sslmode=disable");
+        assert_eq!(
+            DatabaseUrl::Postgres("postgres://app@db/accounts".into()).to_string(),
+            "postgres://app@db/accounts"
+        );
     }
 }

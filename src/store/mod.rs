@@ -1,12 +1,14 @@
 //! The database behind the service: one interface, one implementation per
 //! backend, the same behaviour on each. It knows nothing of HTTP.
 
+mod postgres;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::config::{DatabaseUrl, SqliteSynchronous};
@@ -130,6 +132,8 @@ pub trait Store: Send + Sync + 'static {
 #[derive(Clone, Copy, Debug)]
 pub struct StoreOptions {
     pub sqlite_synchronous: SqliteSynchronous,
+    /// Most connections one instance opens to PostgreSQL.
+    pub max_connections: usize,
 }
 
 /// Opens the database named by `url` and brings its schema up to date.
@@ -140,6 +144,10 @@ pub async fn connect(
     match url {
         DatabaseUrl::Sqlite(path) => {
             let store = SqliteStore::open(path.clone(), options.sqlite_synchronous).await?;
+            Ok(Arc::new(store))
+        }
+        DatabaseUrl::Postgres(url) => {
+            let store = PostgresStore::open(url, options.max_connections).await?;
             Ok(Arc::new(store))
         }
     }

@@ -1,0 +1,321 @@
+//! The PostgreSQL store (tokio-postgres on a deadpool pool), for several
+//! instances on one database. Same operations and meaning as the SQLite
+//! store; only the SQL dialect differs.
+
+mod connect;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Object, Pool};
+use tokio_postgres::Row;
+
+use self::connect::{from_driver, unreachable};
+use super::{AccountUpdate, Credentials, NewUser, SessionWithUser, Store, StoreError};
+use crate::domain::email::Email;
+use crate::domain::session::SessionRow;
+use crate::domain::session_token::SessionTokenHash;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{User, UserId};
+
+/// A PostgreSQL database shared by any number of instances.
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (failing at once if the server cannot be reached)
+    /// and migrates the schema in the connection's `search_path`.
+    pub async fn open(url: &str, max_connections: usize) -> Result<Self, StoreError> {
+        let pool = connect::pool(url, max_connections)?;
+        connect::migrate(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(unreachable)
+    }
+}
+
+const SELECT_SESSION: &str = "
+    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email
+    FROM sessions AS s JOIN users AS u ON u.id = s.user_id
+    WHERE s.token_hash = $1";
+
+const INSERT_SESSION: &str = "
+    INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at, logged_in_at)
+    VALUES ($1, $2, $3, $4, $5, $6)";
+
+async fn insert_session(
+    client: &deadpool_postgres::Transaction<'_>,
+    session: &SessionRow,
+) -> Result<(), StoreError> {
+    let statement = client.prepare_cached(INSERT_SESSION).await.map_err(from_driver)?;
+    client
+        .execute(
+            &statement,
+            &[
+                &session.token_hash.0.as_slice(),
+                &session.user_id.as_str(),
+                &session.created_at.as_millis(),
+                &session.authenticated_at.as_millis(),
+                &session.last_seen_at.as_millis(),
+                &session.logged_in_at.as_millis(),
+            ],
+        )
+        .await
+        .map_err(from_driver)?;
+    Ok(())
+}
+
+fn session_from_row(token_hash: SessionTokenHash, row: &Row) -> SessionWithUser {
+    let user_id = UserId::from_trusted(row.get(0));
+    SessionWithUser {
+        session: SessionRow {
+            token_hash,
+            user_id: user_id.clone(),
+            created_at: Timestamp::from_millis(row.get(1)),
+            authenticated_at: Timestamp::from_millis(row.get(2)),
+            last_seen_at: Timestamp::from_millis(row.get(3)),
+            logged_in_at: Timestamp::from_millis(row.get(4)),
+        },
+        user: User {
+            id: user_id,
+            email: Email::from_trusted(row.get(5)),
+        },
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn create_user(&self, user: NewUser, session: SessionRow) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(from_driver)?;
+        let statement = transaction
+            .prepare_cached(
+                "INSERT INTO users (id, email, password_hash, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $4)",
+            )
+            .await
+            .map_err(from_driver)?;
+        transaction
+            .execute(
+                &statement,
+                &[
+                    &user.id.as_str(),
+                    &user.email.as_str(),
+                    &user.password_hash,
+                    &user.created_at.as_millis(),
+                ],
+            )
+            .await
+            .map_err(from_driver)?;
+        insert_session(&transaction, &session).await?;
+        transaction.commit().await.map_err(from_driver)
+    }
+
+    async fn find_credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT id, password_hash FROM users WHERE email = $1")
+            .await
+            .map_err(from_driver)?;
+        let row = client
+            .query_opt(&statement, &[&email.as_str()])
+            .await
+            .map_err(from_driver)?;
+        Ok(row.map(|row| Credentials {
+            user_id: UserId::from_trusted(row.get(0)),
+            password_hash: row.get(1),
+        }))
+    }
+
+    async fn find_password_hash(&self, user_id: &UserId) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT password_hash FROM users WHERE id = $1")
+            .await
+            .map_err(from_driver)?;
+        let row = client
+            .query_opt(&statement, &[&user_id.as_str()])
+            .await
+            .map_err(from_driver)?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    async fn update_account(&self, update: AccountUpdate) -> Result<User, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(from_driver)?;
+        let rotated = &update.rotated_session;
+        let update_user = transaction
+            .prepare_cached(
+                "UPDATE users SET email = COALESCE($2, email),
+                                  password_hash = COALESCE($3, password_hash),
+                                  updated_at = $4
+                 WHERE id = $1 RETURNING email",
+            )
+            .await
+            .map_err(from_driver)?;
+        let email: String = transaction
+            .query_opt(
+                &update_user,
+                &[
+                    &update.user_id.as_str(),
+                    &update.email.as_ref().map(Email::as_str),
+                    &update.password_hash.as_deref(),
+                    &rotated.logged_in_at.as_millis(),
+                ],
+            )
+            .await
+            .map_err(from_driver)?
+            .ok_or(StoreError::UserNotFound)?
+            .get(0);
+        let move_session = transaction
+            .prepare_cached(
+                "UPDATE sessions SET token_hash = $3, authenticated_at = $4,
+                                     last_seen_at = $5, logged_in_at = $6
+                 WHERE token_hash = $1 AND user_id = $2",
+            )
+            .await
+            .map_err(from_driver)?;
+        let moved = transaction
+            .execute(
+                &move_session,
+                &[
+                    &update.presented_token_hash.0.as_slice(),
+                    &update.user_id.as_str(),
+                    &rotated.token_hash.0.as_slice(),
+                    &rotated.authenticated_at.as_millis(),
+                    &rotated.last_seen_at.as_millis(),
+                    &rotated.logged_in_at.as_millis(),
+                ],
+            )
+            .await
+            .map_err(from_driver)?;
+        if moved == 0 {
+            // Dropping the transaction rolls the user change back too.
+            return Err(StoreError::SessionNotFound);
+        }
+        if update.password_hash.is_some() {
+            let revoke_others = transaction
+                .prepare_cached("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                .await
+                .map_err(from_driver)?;
+            transaction
+                .execute(
+                    &revoke_others,
+                    &[&update.user_id.as_str(), &rotated.token_hash.0.as_slice()],
+                )
+                .await
+                .map_err(from_driver)?;
+        }
+        transaction.commit().await.map_err(from_driver)?;
+        Ok(User {
+            id: update.user_id,
+            email: Email::from_trusted(email),
+        })
+    }
+
+    async fn delete_user(&self, user_id: &UserId) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(from_driver)?;
+        transaction
+            .execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id.as_str()])
+            .await
+            .map_err(from_driver)?;
+        let deleted = transaction
+            .execute("DELETE FROM users WHERE id = $1", &[&user_id.as_str()])
+            .await
+            .map_err(from_driver)?;
+        transaction.commit().await.map_err(from_driver)?;
+        Ok(deleted > 0)
+    }
+
+    async fn create_session(
+        &self,
+        session: SessionRow,
+        rehashed_password: Option<String>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(from_driver)?;
+        insert_session(&transaction, &session).await?;
+        if let Some(password_hash) = rehashed_password {
+            transaction
+                .execute(
+                    "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
+                    &[
+                        &session.user_id.as_str(),
+                        &password_hash,
+                        &session.created_at.as_millis(),
+                    ],
+                )
+                .await
+                .map_err(from_driver)?;
+        }
+        transaction.commit().await.map_err(from_driver)
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: SessionTokenHash,
+    ) -> Result<Option<SessionWithUser>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(SELECT_SESSION).await.map_err(from_driver)?;
+        let row = client
+            .query_opt(&statement, &[&token_hash.0.as_slice()])
+            .await
+            .map_err(from_driver)?;
+        Ok(row.map(|row| session_from_row(token_hash, &row)))
+    }
+
+    async fn touch_session(
+        &self,
+        token_hash: SessionTokenHash,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2",
+            )
+            .await
+            .map_err(from_driver)?;
+        client
+            .execute(&statement, &[&token_hash.0.as_slice(), &now.as_millis()])
+            .await
+            .map_err(from_driver)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, token_hash: SessionTokenHash) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("DELETE FROM sessions WHERE token_hash = $1")
+            .await
+            .map_err(from_driver)?;
+        let deleted = client
+            .execute(&statement, &[&token_hash.0.as_slice()])
+            .await
+            .map_err(from_driver)?;
+        Ok(deleted > 0)
+    }
+
+    async fn delete_expired_sessions(
+        &self,
+        created_before: Timestamp,
+        seen_before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM sessions WHERE created_at < $1 OR last_seen_at < $2",
+                &[&created_before.as_millis(), &seen_before.as_millis()],
+            )
+            .await
+            .map_err(from_driver)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client.simple_query("SELECT 1").await.map_err(from_driver)?;
+        Ok(())
+    }
+}
