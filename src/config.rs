@@ -32,7 +32,12 @@ pub struct Config {
 
     /// Most PostgreSQL connections this instance opens (size it so that every
     /// instance together stays under the server's `max_connections`).
-    #[arg(long, env = "NEPTUN_DATABASE_MAX_CONNECTIONS", default_value_t = 10, value_name = "N")]
+    #[arg(
+        long,
+        env = "NEPTUN_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 10,
+        value_name = "N"
+    )]
     pub database_max_connections: usize,
 
     /// Mark the session cookie `Secure`; `false` only for plain-http development.
@@ -178,7 +183,9 @@ fn without_password(url: &str) -> String {
     let (authority, tail) = rest.split_at(authority_end);
     match authority.rsplit_once('@') {
         Some((user_info, host)) => {
-            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
             let hidden = if user_info.contains(':') { ":***" } else { "" };
             format!("{scheme}://{user}{hidden}@{host}{tail}")
         }
@@ -257,7 +264,9 @@ mod tests {
         );
         assert_eq!(
             "sqlite:///var/lib/neptun/accounts.db".parse::<DatabaseUrl>(),
-            Ok(DatabaseUrl::Sqlite(PathBuf::from("/var/lib/neptun/accounts.db")))
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(
+                "/var/lib/neptun/accounts.db"
+            )))
         );
         assert!(matches!(
             "postgres://u@localhost/db".parse::<DatabaseUrl>(),
@@ -273,7 +282,10 @@ mod tests {
             .parse()
             .unwrap();
         let shown = url.to_string();
-        assert_eq!(shown, "postgres://app:***@db.internal:5432/accounts?sslmode=disable");
+        assert_eq!(
+            shown,
+            "postgres://app:***@db.internal:5432/accounts?sslmode=disable"
+        );
         assert_eq!(
             DatabaseUrl::Postgres("postgres://app@db/accounts".into()).to_string(),
             "postgres://app@db/accounts"

@@ -1,10 +1,11 @@
+use crate::backend::Backend;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, spawn_app};
 
-#[tokio::test]
-async fn delete_removes_the_user_and_every_session_and_clears_the_cookie() {
-    let app = spawn_app().await;
+backend_test!(delete_removes_the_user_and_every_session_and_clears_the_cookie);
+async fn delete_removes_the_user_and_every_session_and_clears_the_cookie(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut laptop, user_id) = app.signed_up("leaving@example.com").await;
     let mut phone = app.browser();
     phone.login("leaving@example.com", PASSWORD).await;
@@ -14,8 +15,8 @@ async fn delete_removes_the_user_and_every_session_and_clears_the_cookie() {
     assert_eq!(response.status, 200, "{}", response.text);
     assert_eq!(response.body, json!(true));
     assert!(response.clears_session_cookie());
-    assert_eq!(app.count("SELECT COUNT(*) FROM users"), 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 0);
     assert_eq!(phone.head("/api/auth/check").await.status, 401);
     phone
         .login("leaving@example.com", PASSWORD)
@@ -23,9 +24,9 @@ async fn delete_removes_the_user_and_every_session_and_clears_the_cookie() {
         .assert_error(401, "Invalid email or password");
 }
 
-#[tokio::test]
-async fn a_deleted_users_email_is_free_for_a_new_sign_up_at_once() {
-    let app = spawn_app().await;
+backend_test!(a_deleted_users_email_is_free_for_a_new_sign_up_at_once);
+async fn a_deleted_users_email_is_free_for_a_new_sign_up_at_once(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("reuse@example.com").await;
     browser.delete(&format!("/api/users/{user_id}")).await;
 
@@ -35,26 +36,26 @@ async fn a_deleted_users_email_is_free_for_a_new_sign_up_at_once() {
     assert_ne!(response.body["user"]["id"], user_id.as_str());
 }
 
-#[tokio::test]
-async fn delete_with_another_users_id_is_404_and_deletes_nothing() {
-    let app = spawn_app().await;
+backend_test!(delete_with_another_users_id_is_404_and_deletes_nothing);
+async fn delete_with_another_users_id_is_404_and_deletes_nothing(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (_, victim_id) = app.signed_up("victim@example.com").await;
     let (mut attacker, _) = app.signed_up("attacker@example.com").await;
 
     let response = attacker.delete(&format!("/api/users/{victim_id}")).await;
 
     response.assert_error(404, "User not found");
-    assert_eq!(app.count("SELECT COUNT(*) FROM users"), 2);
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 2);
 }
 
-#[tokio::test]
-async fn delete_without_a_session_is_401() {
-    let app = spawn_app().await;
+backend_test!(delete_without_a_session_is_401);
+async fn delete_without_a_session_is_401(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (_, user_id) = app.signed_up("kept@example.com").await;
 
     let response = app.browser().delete(&format!("/api/users/{user_id}")).await;
 
     response.assert_error(401, "Unauthorized");
-    assert_eq!(app.count("SELECT COUNT(*) FROM users"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
 }

@@ -2,14 +2,14 @@
 
 use serde_json::json;
 
+use crate::backend::Backend;
 use crate::helpers::{Browser, PASSWORD};
 use crate::process::ServerProcess;
 
-#[tokio::test]
-async fn a_restart_keeps_users_and_sessions() {
-    let folder = tempfile::tempdir().unwrap();
-    let database = folder.path().join("restart.db");
-    let first = ServerProcess::start(&database, &[]);
+backend_test!(a_restart_keeps_users_and_sessions);
+async fn a_restart_keeps_users_and_sessions(backend: Backend) {
+    let database = backend.fresh_database().await;
+    let first = ServerProcess::start(&database.url(), &[]);
     let mut browser = Browser::new(&first.base_url());
     assert_eq!(
         browser.sign_up("stays@example.com", PASSWORD).await.status,
@@ -18,7 +18,7 @@ async fn a_restart_keeps_users_and_sessions() {
     let user_id = browser.user_id().await;
     first.kill();
 
-    let second = ServerProcess::start(&database, &[]);
+    let second = ServerProcess::start(&database.url(), &[]);
     let mut after = browser.same_cookie_at(&second.base_url());
 
     let session = after.get("/api/auth/session").await;
@@ -28,12 +28,11 @@ async fn a_restart_keeps_users_and_sessions() {
     assert_eq!(other.login("stays@example.com", PASSWORD).await.status, 200);
 }
 
-#[tokio::test]
-async fn every_answered_patch_survives_a_sigkill_right_after_the_last_answer() {
+backend_test!(every_answered_patch_survives_a_sigkill_right_after_the_last_answer);
+async fn every_answered_patch_survives_a_sigkill_right_after_the_last_answer(backend: Backend) {
     const ACCOUNTS: usize = 50;
-    let folder = tempfile::tempdir().unwrap();
-    let database = folder.path().join("crash.db");
-    let server = ServerProcess::start(&database, &[]);
+    let database = backend.fresh_database().await;
+    let server = ServerProcess::start(&database.url(), &[]);
     let mut accounts = Vec::with_capacity(ACCOUNTS);
     for n in 0..ACCOUNTS {
         let mut browser = Browser::new(&server.base_url());
@@ -61,18 +60,15 @@ async fn every_answered_patch_survives_a_sigkill_right_after_the_last_answer() {
     }
     server.kill();
 
-    let restarted = ServerProcess::start(&database, &[]);
-    let db = rusqlite::Connection::open(&database).unwrap();
+    let restarted = ServerProcess::start(&database.url(), &[]);
     for (n, user_id, status, browser) in answered {
         assert_eq!(status, 200, "PATCH {n} answered");
-        let email: String = db
-            .query_row("SELECT email FROM users WHERE id = ?1", [&user_id], |row| {
-                row.get(0)
-            })
-            .unwrap();
+        let email = database
+            .query_text("SELECT email FROM users WHERE id = $1", &[&user_id])
+            .await;
         assert_eq!(
             email,
-            format!("after{n}@example.com"),
+            Some(format!("after{n}@example.com")),
             "change {n} survived"
         );
         let mut after = browser.same_cookie_at(&restarted.base_url());

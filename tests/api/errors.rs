@@ -1,11 +1,12 @@
+use crate::backend::Backend;
 use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, spawn_app};
 
-#[tokio::test]
-async fn an_unknown_route_is_404_not_found_in_the_error_body() {
-    let app = spawn_app().await;
+backend_test!(an_unknown_route_is_404_not_found_in_the_error_body);
+async fn an_unknown_route_is_404_not_found_in_the_error_body(backend: Backend) {
+    let app = spawn_app(&backend).await;
 
     for path in [
         "/",
@@ -21,9 +22,9 @@ async fn an_unknown_route_is_404_not_found_in_the_error_body() {
     }
 }
 
-#[tokio::test]
-async fn a_known_route_with_another_method_is_405_with_allow() {
-    let app = spawn_app().await;
+backend_test!(a_known_route_with_another_method_is_405_with_allow);
+async fn a_known_route_with_another_method_is_405_with_allow(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let cases = [
         (Method::GET, "/api/auth/login", "POST"),
         (Method::PUT, "/api/auth/sign-up", "POST"),
@@ -40,9 +41,9 @@ async fn a_known_route_with_another_method_is_405_with_allow() {
     }
 }
 
-#[tokio::test]
-async fn a_wrong_method_is_405_even_with_an_oversized_body() {
-    let app = spawn_app().await;
+backend_test!(a_wrong_method_is_405_even_with_an_oversized_body);
+async fn a_wrong_method_is_405_even_with_an_oversized_body(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
 
     let request = browser
@@ -53,9 +54,9 @@ async fn a_wrong_method_is_405_even_with_an_oversized_body() {
     response.assert_error(405, "Method Not Allowed");
 }
 
-#[tokio::test]
-async fn a_body_that_is_not_json_is_415() {
-    let app = spawn_app().await;
+backend_test!(a_body_that_is_not_json_is_415);
+async fn a_body_that_is_not_json_is_415(backend: Backend) {
+    let app = spawn_app(&backend).await;
     for content_type in [
         None,
         Some("text/plain"),
@@ -74,9 +75,9 @@ async fn a_body_that_is_not_json_is_415() {
     }
 }
 
-#[tokio::test]
-async fn json_that_is_broken_or_not_an_object_is_400_invalid_json_body() {
-    let app = spawn_app().await;
+backend_test!(json_that_is_broken_or_not_an_object_is_400_invalid_json_body);
+async fn json_that_is_broken_or_not_an_object_is_400_invalid_json_body(backend: Backend) {
+    let app = spawn_app(&backend).await;
     for body in ["{", "", "null", "[1,2]", "\"text\"", "42", "{\"email\":}"] {
         let mut browser = app.browser();
         let request = browser
@@ -88,9 +89,11 @@ async fn json_that_is_broken_or_not_an_object_is_400_invalid_json_body() {
     }
 }
 
-#[tokio::test]
-async fn a_declared_content_length_over_the_limit_is_413_before_the_session_check() {
-    let app = spawn_app().await;
+backend_test!(a_declared_content_length_over_the_limit_is_413_before_the_session_check);
+async fn a_declared_content_length_over_the_limit_is_413_before_the_session_check(
+    backend: Backend,
+) {
+    let app = spawn_app(&backend).await;
     let (mut browser, _) = app.signed_up("big@example.com").await;
 
     let request = browser
@@ -106,9 +109,9 @@ async fn a_declared_content_length_over_the_limit_is_413_before_the_session_chec
     assert_eq!(response.body["statusMessage"], "Payload Too Large");
 }
 
-#[tokio::test]
-async fn a_streamed_body_over_the_limit_is_413() {
-    let app = spawn_app().await;
+backend_test!(a_streamed_body_over_the_limit_is_413);
+async fn a_streamed_body_over_the_limit_is_413(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let chunk = "x".repeat(1_000);
     let mut request = String::from(
         "POST /api/auth/sign-up HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
@@ -128,9 +131,9 @@ async fn a_streamed_body_over_the_limit_is_413() {
     );
 }
 
-#[tokio::test]
-async fn a_body_just_under_the_limit_is_read() {
-    let app = spawn_app().await;
+backend_test!(a_body_just_under_the_limit_is_read);
+async fn a_body_just_under_the_limit_is_read(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let padding = "p".repeat(16_000);
     let body = json!({"email": "fits@example.com", "password": PASSWORD, "padding": padding});
 
@@ -143,9 +146,9 @@ async fn a_body_just_under_the_limit_is_read() {
     );
 }
 
-#[tokio::test]
-async fn already_logged_in_comes_before_the_media_type_check() {
-    let app = spawn_app().await;
+backend_test!(already_logged_in_comes_before_the_media_type_check);
+async fn already_logged_in_comes_before_the_media_type_check(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, _) = app.signed_up("order@example.com").await;
 
     let request = browser
@@ -156,9 +159,9 @@ async fn already_logged_in_comes_before_the_media_type_check() {
     response.assert_error(403, "Please log out first");
 }
 
-#[tokio::test]
-async fn every_answer_carries_nosniff_and_no_referrer_and_api_answers_no_store() {
-    let app = spawn_app().await;
+backend_test!(every_answer_carries_nosniff_and_no_referrer_and_api_answers_no_store);
+async fn every_answer_carries_nosniff_and_no_referrer_and_api_answers_no_store(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
     for (path, is_api) in [
         ("/health", false),

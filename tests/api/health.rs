@@ -1,8 +1,9 @@
+use crate::backend::Backend;
 use crate::helpers::spawn_app;
 
-#[tokio::test]
-async fn health_is_200_healthy_with_timestamp_and_uptime() {
-    let app = spawn_app().await;
+backend_test!(health_is_200_healthy_with_timestamp_and_uptime);
+async fn health_is_200_healthy_with_timestamp_and_uptime(backend: Backend) {
+    let app = spawn_app(&backend).await;
 
     let response = app.browser().get("/health").await;
 

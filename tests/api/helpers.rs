@@ -1,9 +1,8 @@
 //! Shared setup for the black-box tests: the real app on 127.0.0.1:0 with a
-//! fresh SQLite file per test, a cookie-keeping client that reads
-//! `Set-Cookie` as a browser does, and direct looks into the database.
+//! fresh database per test (see `backend`), a cookie-keeping client that
+//! reads `Set-Cookie` as a browser does, and direct looks into the database.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use neptun_accounts::App;
@@ -12,22 +11,22 @@ use neptun_accounts::domain::password_hasher::PasswordHasher;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 use tokio::sync::oneshot;
+
+use crate::backend::{Backend, TestDatabase};
 
 pub const PASSWORD: &str = "correct horse battery";
 
 /// Parses settings exactly as the binary does, with cheap Argon2 and plain
 /// http cookies unless the test's own arguments say otherwise.
-pub fn config(database: &Path, extra: &[&str]) -> Config {
+pub fn config(database_url: &str, extra: &[&str]) -> Config {
     #[derive(Parser)]
     struct Settings {
         #[command(flatten)]
         config: Config,
     }
-    let url = format!("sqlite://{}", database.display());
     let defaults = [
-        ("--database-url", url.as_str()),
+        ("--database-url", database_url),
         ("--cookie-secure", "false"),
         ("--argon2-memory-kib", "256"),
         ("--argon2-iterations", "1"),
@@ -42,27 +41,25 @@ pub fn config(database: &Path, extra: &[&str]) -> Config {
     Settings::parse_from(args).config
 }
 
-/// A running app and the folder that holds its database.
+/// A running app and its database.
 pub struct TestApp {
     pub address: SocketAddr,
-    pub database: PathBuf,
+    pub database: TestDatabase,
     pub hasher: PasswordHasher,
-    _folder: TempDir,
     _stop: oneshot::Sender<()>,
 }
 
-/// Spawns the app with the test defaults.
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(&[]).await
+/// Spawns the app with the test defaults on a fresh database of `backend`.
+pub async fn spawn_app(backend: &Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
 }
 
 /// Spawns the app with extra command-line settings. It runs on a runtime and
 /// threads of its own, as it would in its own process, so that the test's
 /// client work never competes with the server for one thread.
-pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
-    let folder = tempfile::tempdir().expect("temporary folder");
-    let database = folder.path().join("accounts.db");
-    let config = config(&database, extra);
+pub async fn spawn_app_with(backend: &Backend, extra: &[&str]) -> TestApp {
+    let database = backend.fresh_database().await;
+    let config = config(&database.url(), extra);
     let (ready, started) = oneshot::channel();
     let (stop, stopped) = oneshot::channel::<()>();
     std::thread::spawn(move || {
@@ -90,7 +87,6 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
         address,
         database,
         hasher,
-        _folder: folder,
         _stop: stop,
     }
 }
@@ -117,48 +113,36 @@ impl TestApp {
         (browser, user_id)
     }
 
-    /// A direct connection to the app's database file.
-    pub fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(&self.database).expect("open test database")
-    }
-
-    pub fn count(&self, sql: &str) -> i64 {
-        self.db()
-            .query_row(sql, [], |row| row.get(0))
-            .expect("count query")
+    /// `SELECT COUNT(*) …` (or any single integer) straight from the database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.database.query_i64(sql, &[]).await.expect("a row")
     }
 
     /// The stored email of `user_id`.
-    pub fn stored_email(&self, user_id: &str) -> Option<String> {
-        self.db()
-            .query_row("SELECT email FROM users WHERE id = ?1", [user_id], |row| {
-                row.get(0)
-            })
-            .ok()
+    pub async fn stored_email(&self, user_id: &str) -> Option<String> {
+        self.database
+            .query_text("SELECT email FROM users WHERE id = $1", &[user_id])
+            .await
     }
 
     /// The stored password hash of `user_id`.
-    pub fn stored_password_hash(&self, user_id: &str) -> String {
-        self.db()
-            .query_row(
-                "SELECT password_hash FROM users WHERE id = ?1",
-                [user_id],
-                |row| row.get(0),
-            )
+    pub async fn stored_password_hash(&self, user_id: &str) -> String {
+        self.database
+            .query_text("SELECT password_hash FROM users WHERE id = $1", &[user_id])
+            .await
             .expect("user exists")
     }
 
     /// The stored session behind a cookie value: (created_at, authenticated_at, logged_in_at).
-    pub fn stored_session(&self, token: &str) -> Option<(i64, i64, i64)> {
+    pub async fn stored_session(&self, token: &str) -> Option<(i64, i64, i64)> {
         use sha2::Digest as _;
         let token_hash = sha2::Sha256::digest(token.as_bytes()).to_vec();
-        self.db()
-            .query_row(
-                "SELECT created_at, authenticated_at, logged_in_at FROM sessions WHERE token_hash = ?1",
-                [token_hash],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        self.database
+            .query_three_i64(
+                "SELECT created_at, authenticated_at, logged_in_at FROM sessions WHERE token_hash = $1",
+                &[token_hash.as_slice()],
             )
-            .ok()
+            .await
     }
 }
 

@@ -1,10 +1,11 @@
+use crate::backend::Backend;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, spawn_app};
 
-#[tokio::test]
-async fn login_with_the_right_password_starts_a_new_session() {
-    let app = spawn_app().await;
+backend_test!(login_with_the_right_password_starts_a_new_session);
+async fn login_with_the_right_password_starts_a_new_session(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut first, user_id) = app.signed_up("login@example.com").await;
     first.logout().await;
     let mut browser = app.browser();
@@ -19,12 +20,12 @@ async fn login_with_the_right_password_starts_a_new_session() {
     let session = browser.get("/api/auth/session").await;
     assert_eq!(session.status, 200);
     assert_eq!(session.body["user"]["id"], user_id.as_str());
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
 }
 
-#[tokio::test]
-async fn login_twice_gives_two_independent_sessions() {
-    let app = spawn_app().await;
+backend_test!(login_twice_gives_two_independent_sessions);
+async fn login_twice_gives_two_independent_sessions(backend: Backend) {
+    let app = spawn_app(&backend).await;
     app.signed_up("twice@example.com").await;
     let mut laptop = app.browser();
     let mut phone = app.browser();
@@ -35,12 +36,12 @@ async fn login_twice_gives_two_independent_sessions() {
 
     assert_ne!(laptop.session, phone.session);
     assert_eq!(phone.get("/api/auth/session").await.status, 200);
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 2);
 }
 
-#[tokio::test]
-async fn login_with_a_wrong_password_is_401_and_creates_no_session() {
-    let app = spawn_app().await;
+backend_test!(login_with_a_wrong_password_is_401_and_creates_no_session);
+async fn login_with_a_wrong_password_is_401_and_creates_no_session(backend: Backend) {
+    let app = spawn_app(&backend).await;
     app.signed_up("wrong@example.com").await;
     let mut browser = app.browser();
 
@@ -49,12 +50,12 @@ async fn login_with_a_wrong_password_is_401_and_creates_no_session() {
     response.assert_error(401, "Invalid email or password");
     assert_eq!(response.body["statusMessage"], "Unauthorized");
     assert!(browser.session.is_none());
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
 }
 
-#[tokio::test]
-async fn login_password_is_case_sensitive() {
-    let app = spawn_app().await;
+backend_test!(login_password_is_case_sensitive);
+async fn login_password_is_case_sensitive(backend: Backend) {
+    let app = spawn_app(&backend).await;
     app.signed_up("case@example.com").await;
 
     let response = app
@@ -65,9 +66,9 @@ async fn login_password_is_case_sensitive() {
     response.assert_error(401, "Invalid email or password");
 }
 
-#[tokio::test]
-async fn login_with_an_unknown_email_is_the_same_401_after_one_hash_verification() {
-    let app = spawn_app().await;
+backend_test!(login_with_an_unknown_email_is_the_same_401_after_one_hash_verification);
+async fn login_with_an_unknown_email_is_the_same_401_after_one_hash_verification(backend: Backend) {
+    let app = spawn_app(&backend).await;
     app.signed_up("known@example.com").await;
     let mut browser = app.browser();
 
@@ -91,9 +92,9 @@ async fn login_with_an_unknown_email_is_the_same_401_after_one_hash_verification
     );
 }
 
-#[tokio::test]
-async fn login_with_a_malformed_email_is_400_before_any_credential_check() {
-    let app = spawn_app().await;
+backend_test!(login_with_a_malformed_email_is_400_before_any_credential_check);
+async fn login_with_a_malformed_email_is_400_before_any_credential_check(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let before = app.hasher.verification_count();
 
     let response = app.browser().login("not-an-email", PASSWORD).await;
@@ -103,9 +104,9 @@ async fn login_with_a_malformed_email_is_400_before_any_credential_check() {
     assert_eq!(app.hasher.verification_count(), before);
 }
 
-#[tokio::test]
-async fn login_with_an_empty_or_non_string_password_is_400() {
-    let app = spawn_app().await;
+backend_test!(login_with_an_empty_or_non_string_password_is_400);
+async fn login_with_an_empty_or_non_string_password_is_400(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
 
     let empty = browser.login("someone@example.com", "").await;
@@ -122,20 +123,20 @@ async fn login_with_an_empty_or_non_string_password_is_400() {
     assert_eq!(number.body["data"]["issues"][0]["code"], "invalid_type");
 }
 
-#[tokio::test]
-async fn login_while_logged_in_is_403_please_log_out_first() {
-    let app = spawn_app().await;
+backend_test!(login_while_logged_in_is_403_please_log_out_first);
+async fn login_while_logged_in_is_403_please_log_out_first(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, _) = app.signed_up("already@example.com").await;
 
     let response = browser.login("already@example.com", PASSWORD).await;
 
     response.assert_error(403, "Please log out first");
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
 }
 
-#[tokio::test]
-async fn failed_login_with_a_stale_cookie_clears_it() {
-    let app = spawn_app().await;
+backend_test!(failed_login_with_a_stale_cookie_clears_it);
+async fn failed_login_with_a_stale_cookie_clears_it(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
     browser.session = Some("B".repeat(43));
 
@@ -145,22 +146,23 @@ async fn failed_login_with_a_stale_cookie_clears_it() {
     assert!(response.clears_session_cookie());
 }
 
-#[tokio::test]
-async fn login_rehashes_a_password_stored_with_an_older_cost() {
-    let app = spawn_app().await;
+backend_test!(login_rehashes_a_password_stored_with_an_older_cost);
+async fn login_rehashes_a_password_stored_with_an_older_cost(backend: Backend) {
+    let app = spawn_app(&backend).await;
     app.signed_up("rehash@example.com").await;
     // A hash of PASSWORD at a lower cost, as an older deployment would have stored it.
     let legacy = argon2_hash_at_low_cost(PASSWORD);
-    app.db()
-        .execute("UPDATE users SET password_hash = ?1", [&legacy])
-        .unwrap();
+    app.database
+        .execute("UPDATE users SET password_hash = $1", &[&legacy])
+        .await;
 
     let response = app.browser().login("rehash@example.com", PASSWORD).await;
 
     assert_eq!(response.status, 200, "{}", response.text);
-    let stored: String = app
-        .db()
-        .query_row("SELECT password_hash FROM users", [], |row| row.get(0))
+    let stored = app
+        .database
+        .query_text("SELECT password_hash FROM users", &[])
+        .await
         .unwrap();
     assert!(
         stored.contains("m=256,t=1,p=1"),

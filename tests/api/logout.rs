@@ -1,8 +1,9 @@
+use crate::backend::Backend;
 use crate::helpers::spawn_app;
 
-#[tokio::test]
-async fn logout_ends_the_session_answers_true_and_clears_the_cookie() {
-    let app = spawn_app().await;
+backend_test!(logout_ends_the_session_answers_true_and_clears_the_cookie);
+async fn logout_ends_the_session_answers_true_and_clears_the_cookie(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, _) = app.signed_up("logout@example.com").await;
     let token = browser.session.clone();
 
@@ -11,15 +12,15 @@ async fn logout_ends_the_session_answers_true_and_clears_the_cookie() {
     assert_eq!(response.status, 200);
     assert_eq!(response.body, serde_json::json!(true));
     assert!(response.clears_session_cookie());
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 0);
     browser.session = token;
     let reused = browser.get("/api/auth/session").await;
     reused.assert_error(401, "Unauthorized");
 }
 
-#[tokio::test]
-async fn logout_without_a_session_answers_false_and_clears_the_cookie() {
-    let app = spawn_app().await;
+backend_test!(logout_without_a_session_answers_false_and_clears_the_cookie);
+async fn logout_without_a_session_answers_false_and_clears_the_cookie(backend: Backend) {
+    let app = spawn_app(&backend).await;
 
     let response = app.browser().logout().await;
 
@@ -28,9 +29,9 @@ async fn logout_without_a_session_answers_false_and_clears_the_cookie() {
     assert!(response.clears_session_cookie());
 }
 
-#[tokio::test]
-async fn logout_with_a_stale_cookie_answers_false_with_one_clearing_cookie() {
-    let app = spawn_app().await;
+backend_test!(logout_with_a_stale_cookie_answers_false_with_one_clearing_cookie);
+async fn logout_with_a_stale_cookie_answers_false_with_one_clearing_cookie(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
     browser.session = Some("C".repeat(43));
 
@@ -40,9 +41,9 @@ async fn logout_with_a_stale_cookie_answers_false_with_one_clearing_cookie() {
     assert!(response.clears_session_cookie(), "one clearing Set-Cookie");
 }
 
-#[tokio::test]
-async fn logout_ends_only_the_presented_session() {
-    let app = spawn_app().await;
+backend_test!(logout_ends_only_the_presented_session);
+async fn logout_ends_only_the_presented_session(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut laptop, _) = app.signed_up("only@example.com").await;
     let mut phone = app.browser();
     phone

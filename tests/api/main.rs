@@ -1,3 +1,5 @@
+#[macro_use]
+mod backend;
 mod delete_user;
 mod durability;
 mod errors;

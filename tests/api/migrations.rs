@@ -1,14 +1,15 @@
+use crate::backend::Backend;
 use crate::process::ServerProcess;
 
-#[tokio::test]
-async fn several_processes_starting_on_one_new_database_migrate_it_once() {
-    let folder = tempfile::tempdir().unwrap();
-    let database = folder.path().join("shared.db");
+backend_test!(several_processes_starting_on_one_new_database_migrate_it_once);
+async fn several_processes_starting_on_one_new_database_migrate_it_once(backend: Backend) {
+    let database = backend.fresh_database().await;
+    let url = database.url();
 
     let starters: Vec<_> = (0..4)
         .map(|_| {
-            let database = database.clone();
-            std::thread::spawn(move || ServerProcess::start(&database, &[]))
+            let url = url.clone();
+            std::thread::spawn(move || ServerProcess::start(&url, &[]))
         })
         .collect();
     let servers: Vec<ServerProcess> = starters.into_iter().map(|s| s.join().unwrap()).collect();
@@ -19,36 +20,40 @@ async fn several_processes_starting_on_one_new_database_migrate_it_once() {
             .unwrap();
         assert_eq!(health.status(), 200, "every process serves");
     }
-    let db = rusqlite::Connection::open(&database).unwrap();
-    let applied: Vec<i64> = db
-        .prepare("SELECT version FROM schema_migrations ORDER BY version")
-        .unwrap()
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert_eq!(applied, vec![1], "each migration ran exactly once");
-    let mode: String = db
-        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
+    let applied = database
+        .query_i64(
+            "SELECT COUNT(*) FROM schema_migrations WHERE version = 1",
+            &[],
+        )
+        .await;
+    assert_eq!(applied, Some(1), "each migration ran exactly once");
+    let total = database
+        .query_i64("SELECT COUNT(*) FROM schema_migrations", &[])
+        .await;
+    assert_eq!(total, Some(1));
 }
 
-#[test]
-fn a_restart_on_an_existing_database_does_not_migrate_again() {
-    let folder = tempfile::tempdir().unwrap();
-    let database = folder.path().join("restart.db");
-    let first = ServerProcess::start(&database, &[]);
-    first.kill();
+backend_test!(a_restart_on_an_existing_database_does_not_migrate_again);
+async fn a_restart_on_an_existing_database_does_not_migrate_again(backend: Backend) {
+    let database = backend.fresh_database().await;
+    ServerProcess::start(&database.url(), &[]).kill();
 
-    let second = ServerProcess::start(&database, &[]);
+    let second = ServerProcess::start(&database.url(), &[]);
 
-    let db = rusqlite::Connection::open(&database).unwrap();
-    let applied: i64 = db
-        .query_row("SELECT COUNT(*) FROM schema_migrations", [], |row| {
-            row.get(0)
-        })
-        .unwrap();
-    assert_eq!(applied, 1);
+    let applied = database
+        .query_i64("SELECT COUNT(*) FROM schema_migrations", &[])
+        .await;
+    assert_eq!(applied, Some(1));
     second.kill();
+}
+
+#[tokio::test]
+async fn the_sqlite_database_runs_in_wal_mode() {
+    let database = Backend::Sqlite.fresh_database().await;
+    let server = ServerProcess::start(&database.url(), &[]);
+
+    let mode = database.query_text("PRAGMA journal_mode", &[]).await;
+
+    assert_eq!(mode.as_deref(), Some("wal"));
+    server.kill();
 }

@@ -1,21 +1,25 @@
+use crate::backend::Backend;
 use std::time::Duration;
 
 use crate::helpers::{PASSWORD, spawn_app_with};
 
-#[tokio::test]
-async fn a_login_flood_gets_503_with_retry_after_while_session_checks_answer() {
+backend_test!(a_login_flood_gets_503_with_retry_after_while_session_checks_answer);
+async fn a_login_flood_gets_503_with_retry_after_while_session_checks_answer(backend: Backend) {
     // One hashing thread, four waiting places, and a cost high enough (about
     // 0.1 s a verification) that 64 logins cannot all fit through in turn.
-    let app = spawn_app_with(&[
-        "--hash-workers",
-        "1",
-        "--hash-queue",
-        "4",
-        "--argon2-memory-kib",
-        "19456",
-        "--argon2-iterations",
-        "4",
-    ])
+    let app = spawn_app_with(
+        &backend,
+        &[
+            "--hash-workers",
+            "1",
+            "--hash-queue",
+            "4",
+            "--argon2-memory-kib",
+            "19456",
+            "--argon2-iterations",
+            "4",
+        ],
+    )
     .await;
     let (mut checker, _) = app.signed_up("flood@example.com").await;
 

@@ -3,7 +3,6 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -17,12 +16,12 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts the binary on `database` and a free loopback port, with the test
-    /// defaults (cheap Argon2, plain-http cookies), and waits until it listens.
-    pub fn start(database: &Path, extra: &[&str]) -> Self {
-        let url = format!("sqlite://{}", database.display());
+    /// Starts the binary on `database_url` and a free loopback port, with the
+    /// test defaults (cheap Argon2, plain-http cookies), and waits until it listens.
+    pub fn start(database_url: &str, extra: &[&str]) -> Self {
+        let url = database_url;
         let mut child = Command::new(BINARY)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
             .args([
                 "--cookie-secure",
                 "false",

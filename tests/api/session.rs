@@ -1,10 +1,11 @@
+use crate::backend::Backend;
 use std::time::Duration;
 
 use crate::helpers::{PASSWORD, spawn_app, spawn_app_with};
 
-#[tokio::test]
-async fn session_answers_the_user_and_logged_in_at_of_the_login() {
-    let app = spawn_app().await;
+backend_test!(session_answers_the_user_and_logged_in_at_of_the_login);
+async fn session_answers_the_user_and_logged_in_at_of_the_login(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
     let signed_up = browser.sign_up("me@example.com", PASSWORD).await;
 
@@ -18,9 +19,9 @@ async fn session_answers_the_user_and_logged_in_at_of_the_login() {
     );
 }
 
-#[tokio::test]
-async fn session_without_a_cookie_is_401_unauthorized() {
-    let app = spawn_app().await;
+backend_test!(session_without_a_cookie_is_401_unauthorized);
+async fn session_without_a_cookie_is_401_unauthorized(backend: Backend) {
+    let app = spawn_app(&backend).await;
 
     let response = app.browser().get("/api/auth/session").await;
 
@@ -29,9 +30,9 @@ async fn session_without_a_cookie_is_401_unauthorized() {
     assert!(response.session_cookie().is_none(), "no cookie to clear");
 }
 
-#[tokio::test]
-async fn a_cookie_naming_no_session_is_401_and_cleared() {
-    let app = spawn_app().await;
+backend_test!(a_cookie_naming_no_session_is_401_and_cleared);
+async fn a_cookie_naming_no_session_is_401_and_cleared(backend: Backend) {
+    let app = spawn_app(&backend).await;
     for junk in [
         "A".repeat(43),
         "not-a-token".to_owned(),
@@ -51,9 +52,9 @@ async fn a_cookie_naming_no_session_is_401_and_cleared() {
     }
 }
 
-#[tokio::test]
-async fn check_is_200_with_a_session_and_401_without_and_never_has_a_body() {
-    let app = spawn_app().await;
+backend_test!(check_is_200_with_a_session_and_401_without_and_never_has_a_body);
+async fn check_is_200_with_a_session_and_401_without_and_never_has_a_body(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, _) = app.signed_up("check@example.com").await;
 
     let signed_in = browser.head("/api/auth/check").await;
@@ -67,9 +68,9 @@ async fn check_is_200_with_a_session_and_401_without_and_never_has_a_body() {
     assert!(signed_in.text.is_empty() && signed_out.text.is_empty());
 }
 
-#[tokio::test]
-async fn check_with_a_stale_cookie_is_401_and_clears_it() {
-    let app = spawn_app().await;
+backend_test!(check_with_a_stale_cookie_is_401_and_clears_it);
+async fn check_with_a_stale_cookie_is_401_and_clears_it(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
     browser.session = Some("D".repeat(43));
 
@@ -79,9 +80,9 @@ async fn check_with_a_stale_cookie_is_401_and_clears_it() {
     assert!(response.clears_session_cookie());
 }
 
-#[tokio::test]
-async fn get_on_check_is_405_allowing_head() {
-    let app = spawn_app().await;
+backend_test!(get_on_check_is_405_allowing_head);
+async fn get_on_check_is_405_allowing_head(backend: Backend) {
+    let app = spawn_app(&backend).await;
 
     let response = app.browser().get("/api/auth/check").await;
 
@@ -89,9 +90,11 @@ async fn get_on_check_is_405_allowing_head() {
     assert_eq!(response.header("allow"), Some("HEAD"));
 }
 
-#[tokio::test]
-async fn the_session_cookie_has_every_contract_attribute_and_is_secure_by_default() {
-    let app = spawn_app_with(&["--cookie-secure", "true"]).await;
+backend_test!(the_session_cookie_has_every_contract_attribute_and_is_secure_by_default);
+async fn the_session_cookie_has_every_contract_attribute_and_is_secure_by_default(
+    backend: Backend,
+) {
+    let app = spawn_app_with(&backend, &["--cookie-secure", "true"]).await;
 
     let response = app.browser().sign_up("cookie@example.com", PASSWORD).await;
 
@@ -116,46 +119,52 @@ async fn the_session_cookie_has_every_contract_attribute_and_is_secure_by_defaul
     assert_eq!(cookie.domain(), None, "{header}");
 }
 
-#[tokio::test]
-async fn the_cookie_is_not_secure_when_cookie_secure_is_false() {
-    let app = spawn_app_with(&["--cookie-secure", "false"]).await;
+backend_test!(the_cookie_is_not_secure_when_cookie_secure_is_false);
+async fn the_cookie_is_not_secure_when_cookie_secure_is_false(backend: Backend) {
+    let app = spawn_app_with(&backend, &["--cookie-secure", "false"]).await;
 
     let response = app.browser().sign_up("plain@example.com", PASSWORD).await;
 
     assert_eq!(response.session_cookie().unwrap().secure(), None);
 }
 
-#[tokio::test]
-async fn a_session_deleted_in_the_database_is_refused_at_once() {
-    let app = spawn_app().await;
+backend_test!(a_session_deleted_in_the_database_is_refused_at_once);
+async fn a_session_deleted_in_the_database_is_refused_at_once(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, _) = app.signed_up("nocache@example.com").await;
     assert_eq!(browser.head("/api/auth/check").await.status, 200);
 
-    app.db().execute("DELETE FROM sessions", []).unwrap();
+    app.database.execute("DELETE FROM sessions", &[]).await;
 
     assert_eq!(browser.head("/api/auth/check").await.status, 401);
 }
 
-#[tokio::test]
-async fn reads_do_not_write_last_seen_at_on_every_request() {
-    let app = spawn_app().await;
+backend_test!(reads_do_not_write_last_seen_at_on_every_request);
+async fn reads_do_not_write_last_seen_at_on_every_request(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, _) = app.signed_up("quiet@example.com").await;
 
     for _ in 0..5 {
         assert_eq!(browser.get("/api/auth/session").await.status, 200);
     }
 
-    let unchanged = app.count("SELECT COUNT(*) FROM sessions WHERE last_seen_at = created_at");
+    let unchanged = app
+        .count("SELECT COUNT(*) FROM sessions WHERE last_seen_at = created_at")
+        .await;
     assert_eq!(
         unchanged, 1,
         "last_seen_at is written at most once a minute"
     );
 }
 
-#[tokio::test]
-async fn an_idle_session_expires_and_activity_keeps_it_alive() {
+backend_test!(an_idle_session_expires_and_activity_keeps_it_alive);
+async fn an_idle_session_expires_and_activity_keeps_it_alive(backend: Backend) {
     // Idle timeout 2 s: last_seen_at is then recorded every 0.5 s at most.
-    let app = spawn_app_with(&["--session-idle-timeout", "2s", "--session-lifetime", "1h"]).await;
+    let app = spawn_app_with(
+        &backend,
+        &["--session-idle-timeout", "2s", "--session-lifetime", "1h"],
+    )
+    .await;
     let (mut browser, _) = app.signed_up("idle@example.com").await;
 
     for _ in 0..4 {
@@ -166,7 +175,9 @@ async fn an_idle_session_expires_and_activity_keeps_it_alive() {
             "active session lives"
         );
     }
-    let touched = app.count("SELECT COUNT(*) FROM sessions WHERE last_seen_at > created_at");
+    let touched = app
+        .count("SELECT COUNT(*) FROM sessions WHERE last_seen_at > created_at")
+        .await;
     assert_eq!(touched, 1);
     tokio::time::sleep(Duration::from_millis(2_200)).await;
 
@@ -175,9 +186,13 @@ async fn an_idle_session_expires_and_activity_keeps_it_alive() {
     assert!(response.clears_session_cookie());
 }
 
-#[tokio::test]
-async fn a_session_expires_at_the_end_of_its_lifetime_however_active() {
-    let app = spawn_app_with(&["--session-idle-timeout", "2s", "--session-lifetime", "4s"]).await;
+backend_test!(a_session_expires_at_the_end_of_its_lifetime_however_active);
+async fn a_session_expires_at_the_end_of_its_lifetime_however_active(backend: Backend) {
+    let app = spawn_app_with(
+        &backend,
+        &["--session-idle-timeout", "2s", "--session-lifetime", "4s"],
+    )
+    .await;
     let (mut browser, _) = app.signed_up("lifetime@example.com").await;
 
     for _ in 0..3 {
@@ -189,9 +204,9 @@ async fn a_session_expires_at_the_end_of_its_lifetime_however_active() {
     assert_eq!(browser.head("/api/auth/check").await.status, 401);
 }
 
-#[tokio::test]
-async fn the_first_of_several_session_cookies_is_used() {
-    let app = spawn_app().await;
+backend_test!(the_first_of_several_session_cookies_is_used);
+async fn the_first_of_several_session_cookies_is_used(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (browser, _) = app.signed_up("first-cookie@example.com").await;
     let token = browser.session.clone().unwrap();
     let client = reqwest::Client::new();

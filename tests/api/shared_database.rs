@@ -1,25 +1,26 @@
-//! Two processes serving one SQLite file behave as one service.
+//! Two processes on one database (one SQLite file, or one PostgreSQL
+//! database behind two instances) behave as one service.
 
 use serde_json::json;
 
+use crate::backend::{Backend, TestDatabase};
 use crate::helpers::{Browser, PASSWORD};
 use crate::process::ServerProcess;
 
 struct TwoProcesses {
     a: ServerProcess,
     b: ServerProcess,
-    _folder: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
-fn two_processes() -> TwoProcesses {
-    let folder = tempfile::tempdir().unwrap();
-    let database = folder.path().join("shared.db");
-    let a = ServerProcess::start(&database, &[]);
-    let b = ServerProcess::start(&database, &[]);
+async fn two_processes(backend: &Backend) -> TwoProcesses {
+    let database = backend.fresh_database().await;
+    let a = ServerProcess::start(&database.url(), &[]);
+    let b = ServerProcess::start(&database.url(), &[]);
     TwoProcesses {
         a,
         b,
-        _folder: folder,
+        _database: database,
     }
 }
 
@@ -30,9 +31,9 @@ async fn signed_up_at(server: &ServerProcess, email: &str) -> Browser {
     browser
 }
 
-#[tokio::test]
-async fn a_session_made_on_one_process_is_valid_on_the_other() {
-    let servers = two_processes();
+backend_test!(a_session_made_on_one_process_is_valid_on_the_other);
+async fn a_session_made_on_one_process_is_valid_on_the_other(backend: Backend) {
+    let servers = two_processes(&backend).await;
     let on_a = signed_up_at(&servers.a, "both@example.com").await;
 
     let mut on_b = on_a.same_cookie_at(&servers.b.base_url());
@@ -40,9 +41,9 @@ async fn a_session_made_on_one_process_is_valid_on_the_other() {
     assert_eq!(on_b.head("/api/auth/check").await.status, 200);
 }
 
-#[tokio::test]
-async fn a_logout_through_one_process_is_seen_by_the_other_at_once() {
-    let servers = two_processes();
+backend_test!(a_logout_through_one_process_is_seen_by_the_other_at_once);
+async fn a_logout_through_one_process_is_seen_by_the_other_at_once(backend: Backend) {
+    let servers = two_processes(&backend).await;
     let mut on_a = signed_up_at(&servers.a, "logout@example.com").await;
     let mut on_b = on_a.same_cookie_at(&servers.b.base_url());
     assert_eq!(on_b.head("/api/auth/check").await.status, 200);
@@ -52,9 +53,9 @@ async fn a_logout_through_one_process_is_seen_by_the_other_at_once() {
     assert_eq!(on_b.head("/api/auth/check").await.status, 401);
 }
 
-#[tokio::test]
-async fn a_password_change_through_one_process_revokes_sessions_on_the_other() {
-    let servers = two_processes();
+backend_test!(a_password_change_through_one_process_revokes_sessions_on_the_other);
+async fn a_password_change_through_one_process_revokes_sessions_on_the_other(backend: Backend) {
+    let servers = two_processes(&backend).await;
     let mut laptop = signed_up_at(&servers.a, "change@example.com").await;
     let user_id = laptop.user_id().await;
     let mut phone = Browser::new(&servers.b.base_url());
@@ -73,9 +74,9 @@ async fn a_password_change_through_one_process_revokes_sessions_on_the_other() {
     assert_eq!(rotated_on_b.head("/api/auth/check").await.status, 200);
 }
 
-#[tokio::test]
-async fn an_account_deleted_through_one_process_is_gone_for_the_other() {
-    let servers = two_processes();
+backend_test!(an_account_deleted_through_one_process_is_gone_for_the_other);
+async fn an_account_deleted_through_one_process_is_gone_for_the_other(backend: Backend) {
+    let servers = two_processes(&backend).await;
     let mut on_b = signed_up_at(&servers.b, "gone@example.com").await;
     let user_id = on_b.user_id().await;
     let mut on_a = on_b.same_cookie_at(&servers.a.base_url());
@@ -91,9 +92,11 @@ async fn an_account_deleted_through_one_process_is_gone_for_the_other() {
         .assert_error(401, "Invalid email or password");
 }
 
-#[tokio::test]
-async fn patches_racing_for_one_email_through_two_processes_give_one_200_and_one_409() {
-    let servers = two_processes();
+backend_test!(patches_racing_for_one_email_through_two_processes_give_one_200_and_one_409);
+async fn patches_racing_for_one_email_through_two_processes_give_one_200_and_one_409(
+    backend: Backend,
+) {
+    let servers = two_processes(&backend).await;
     for round in 0..5 {
         let mut first = signed_up_at(&servers.a, &format!("first{round}@example.com")).await;
         let mut second = signed_up_at(&servers.b, &format!("second{round}@example.com")).await;

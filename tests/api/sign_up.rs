@@ -1,10 +1,13 @@
+use crate::backend::Backend;
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, spawn_app, spawn_app_with};
 
-#[tokio::test]
-async fn sign_up_creates_the_user_and_a_session_and_answers_user_and_logged_in_at() {
-    let app = spawn_app().await;
+backend_test!(sign_up_creates_the_user_and_a_session_and_answers_user_and_logged_in_at);
+async fn sign_up_creates_the_user_and_a_session_and_answers_user_and_logged_in_at(
+    backend: Backend,
+) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
 
     let response = browser.sign_up("New.User@Example.COM", PASSWORD).await;
@@ -21,41 +24,48 @@ async fn sign_up_creates_the_user_and_a_session_and_answers_user_and_logged_in_a
         "{logged_in_at}"
     );
     assert!(browser.session.is_some());
-    let stored: (String, String) = app
-        .db()
-        .query_row(
-            "SELECT email, password_hash FROM users WHERE id = ?1",
-            [id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .unwrap();
+    let stored = (
+        app.stored_email(id).await.unwrap(),
+        app.stored_password_hash(id).await,
+    );
     assert_eq!(stored.0, "new.user@example.com");
     assert!(
         stored.1.starts_with("$argon2id$v=19$"),
         "stored as a PHC string"
     );
     assert!(!stored.1.contains(PASSWORD));
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
 }
 
-#[tokio::test]
-async fn sign_up_stores_only_the_sha256_of_the_session_token() {
-    use sha2::Digest as _;
-    let app = spawn_app().await;
+backend_test!(sign_up_stores_only_the_sha256_of_the_session_token);
+async fn sign_up_stores_only_the_sha256_of_the_session_token(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (browser, _) = app.signed_up("hash@example.com").await;
     let token = browser.session.clone().unwrap();
 
-    let stored: Vec<u8> = app
-        .db()
-        .query_row("SELECT token_hash FROM sessions", [], |row| row.get(0))
-        .unwrap();
+    let found_by_hash = app.stored_session(&token).await;
+    let found_by_token = app
+        .database
+        .query_three_i64(
+            "SELECT created_at, authenticated_at, logged_in_at FROM sessions WHERE token_hash = $1",
+            &[token.as_bytes()],
+        )
+        .await;
 
-    assert_eq!(stored, sha2::Sha256::digest(token.as_bytes()).to_vec());
+    assert!(
+        found_by_hash.is_some(),
+        "the row is keyed by SHA-256(token)"
+    );
+    assert!(
+        found_by_token.is_none(),
+        "the token itself is stored nowhere"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
 }
 
-#[tokio::test]
-async fn sign_up_with_a_taken_email_in_another_case_is_409() {
-    let app = spawn_app().await;
+backend_test!(sign_up_with_a_taken_email_in_another_case_is_409);
+async fn sign_up_with_a_taken_email_in_another_case_is_409(backend: Backend) {
+    let app = spawn_app(&backend).await;
     app.signed_up("taken@example.com").await;
 
     let response = app.browser().sign_up("TAKEN@example.com", PASSWORD).await;
@@ -63,13 +73,13 @@ async fn sign_up_with_a_taken_email_in_another_case_is_409() {
     response.assert_error(409, "A user with this email already exists");
     assert_eq!(response.body["statusMessage"], "Conflict");
     assert!(response.session_cookie().is_none());
-    assert_eq!(app.count("SELECT COUNT(*) FROM users"), 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
 }
 
-#[tokio::test]
-async fn sign_up_with_invalid_fields_lists_every_issue() {
-    let app = spawn_app().await;
+backend_test!(sign_up_with_invalid_fields_lists_every_issue);
+async fn sign_up_with_invalid_fields_lists_every_issue(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
 
     let response = browser
@@ -87,12 +97,12 @@ async fn sign_up_with_invalid_fields_lists_every_issue() {
         "code":"invalid_type","message":"Expected string, received number",
         "path":["password"],"expected":"string","received":"number"
     })));
-    assert_eq!(app.count("SELECT COUNT(*) FROM users"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
 }
 
-#[tokio::test]
-async fn sign_up_with_missing_fields_reports_each_as_required() {
-    let app = spawn_app().await;
+backend_test!(sign_up_with_missing_fields_reports_each_as_required);
+async fn sign_up_with_missing_fields_reports_each_as_required(backend: Backend) {
+    let app = spawn_app(&backend).await;
 
     let response = app
         .browser()
@@ -113,9 +123,9 @@ async fn sign_up_with_missing_fields_reports_each_as_required() {
     );
 }
 
-#[tokio::test]
-async fn sign_up_with_a_short_or_long_password_is_too_small_or_too_big() {
-    let app = spawn_app().await;
+backend_test!(sign_up_with_a_short_or_long_password_is_too_small_or_too_big);
+async fn sign_up_with_a_short_or_long_password_is_too_small_or_too_big(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
 
     let short = browser.sign_up("short@example.com", "seven77").await;
@@ -132,9 +142,9 @@ async fn sign_up_with_a_short_or_long_password_is_too_small_or_too_big() {
     assert_eq!(long.body["data"]["issues"][0]["maximum"], 256);
 }
 
-#[tokio::test]
-async fn sign_up_counts_password_length_in_characters_and_never_trims() {
-    let app = spawn_app().await;
+backend_test!(sign_up_counts_password_length_in_characters_and_never_trims);
+async fn sign_up_counts_password_length_in_characters_and_never_trims(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
     let eight_characters_sixteen_bytes = "ßßßßßßßß";
 
@@ -153,9 +163,9 @@ async fn sign_up_counts_password_length_in_characters_and_never_trims() {
     padded.assert_error(401, "Invalid email or password");
 }
 
-#[tokio::test]
-async fn sign_up_with_a_different_confirm_password_is_400_passwords_must_match() {
-    let app = spawn_app().await;
+backend_test!(sign_up_with_a_different_confirm_password_is_400_passwords_must_match);
+async fn sign_up_with_a_different_confirm_password_is_400_passwords_must_match(backend: Backend) {
+    let app = spawn_app(&backend).await;
 
     let response = app
         .browser()
@@ -170,12 +180,12 @@ async fn sign_up_with_a_different_confirm_password_is_400_passwords_must_match()
         response.body["data"]["issues"],
         json!([{"code":"custom","message":"Passwords must match","path":["confirmPassword"]}])
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM users"), 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
 }
 
-#[tokio::test]
-async fn sign_up_with_a_matching_confirm_password_succeeds() {
-    let app = spawn_app().await;
+backend_test!(sign_up_with_a_matching_confirm_password_succeeds);
+async fn sign_up_with_a_matching_confirm_password_succeeds(backend: Backend) {
+    let app = spawn_app(&backend).await;
 
     let response = app
         .browser()
@@ -188,20 +198,20 @@ async fn sign_up_with_a_matching_confirm_password_succeeds() {
     assert_eq!(response.status, 200, "{}", response.text);
 }
 
-#[tokio::test]
-async fn sign_up_while_logged_in_is_403_please_log_out_first() {
-    let app = spawn_app().await;
+backend_test!(sign_up_while_logged_in_is_403_please_log_out_first);
+async fn sign_up_while_logged_in_is_403_please_log_out_first(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, _) = app.signed_up("first@example.com").await;
 
     let response = browser.sign_up("second@example.com", PASSWORD).await;
 
     response.assert_error(403, "Please log out first");
-    assert_eq!(app.count("SELECT COUNT(*) FROM users"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
 }
 
-#[tokio::test]
-async fn sign_up_with_a_stale_cookie_replaces_it_with_one_new_cookie() {
-    let app = spawn_app().await;
+backend_test!(sign_up_with_a_stale_cookie_replaces_it_with_one_new_cookie);
+async fn sign_up_with_a_stale_cookie_replaces_it_with_one_new_cookie(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let mut browser = app.browser();
     browser.session = Some("A".repeat(43));
 
@@ -214,9 +224,13 @@ async fn sign_up_with_a_stale_cookie_replaces_it_with_one_new_cookie() {
     assert_eq!(cookie.value().len(), 43);
 }
 
-#[tokio::test]
-async fn the_cookie_max_age_is_the_configured_session_lifetime() {
-    let app = spawn_app_with(&["--session-lifetime", "2h", "--session-idle-timeout", "1h"]).await;
+backend_test!(the_cookie_max_age_is_the_configured_session_lifetime);
+async fn the_cookie_max_age_is_the_configured_session_lifetime(backend: Backend) {
+    let app = spawn_app_with(
+        &backend,
+        &["--session-lifetime", "2h", "--session-idle-timeout", "1h"],
+    )
+    .await;
 
     let response = app
         .browser()

@@ -1,5 +1,6 @@
 //! `PATCH /api/users/{user_id}`, rule by rule (contract section 4).
 
+use crate::backend::Backend;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -7,9 +8,9 @@ use serde_json::json;
 
 use crate::helpers::{PASSWORD, spawn_app};
 
-#[tokio::test]
-async fn the_neptun_example_body_changes_email_and_password() {
-    let app = spawn_app().await;
+backend_test!(the_neptun_example_body_changes_email_and_password);
+async fn the_neptun_example_body_changes_email_and_password(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("old@example.com").await;
 
     let response = browser
@@ -26,7 +27,7 @@ async fn the_neptun_example_body_changes_email_and_password() {
     );
     assert!(response.session_cookie().is_some(), "a new cookie");
     assert_eq!(
-        app.stored_email(&user_id).as_deref(),
+        app.stored_email(&user_id).await.as_deref(),
         Some("newemail@example.com")
     );
     browser.logout().await;
@@ -39,9 +40,9 @@ async fn the_neptun_example_body_changes_email_and_password() {
     );
 }
 
-#[tokio::test]
-async fn rule_1_patch_without_a_session_is_401_and_changes_nothing() {
-    let app = spawn_app().await;
+backend_test!(rule_1_patch_without_a_session_is_401_and_changes_nothing);
+async fn rule_1_patch_without_a_session_is_401_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (_, user_id) = app.signed_up("owner@example.com").await;
 
     let response = app
@@ -51,17 +52,17 @@ async fn rule_1_patch_without_a_session_is_401_and_changes_nothing() {
 
     response.assert_error(401, "Unauthorized");
     assert_eq!(
-        app.stored_email(&user_id).as_deref(),
+        app.stored_email(&user_id).await.as_deref(),
         Some("owner@example.com")
     );
 }
 
-#[tokio::test]
-async fn rule_2_patch_with_another_users_id_is_404_and_changes_nothing() {
-    let app = spawn_app().await;
+backend_test!(rule_2_patch_with_another_users_id_is_404_and_changes_nothing);
+async fn rule_2_patch_with_another_users_id_is_404_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (_, victim_id) = app.signed_up("victim@example.com").await;
     let (mut attacker, attacker_id) = app.signed_up("attacker@example.com").await;
-    let victim_hash = app.stored_password_hash(&victim_id);
+    let victim_hash = app.stored_password_hash(&victim_id).await;
     let attacker_token = attacker.session.clone().unwrap();
 
     let response = attacker
@@ -75,20 +76,20 @@ async fn rule_2_patch_with_another_users_id_is_404_and_changes_nothing() {
     assert_eq!(response.body["statusMessage"], "Not Found");
     assert!(response.session_cookie().is_none(), "no rotation");
     assert_eq!(
-        app.stored_email(&victim_id).as_deref(),
+        app.stored_email(&victim_id).await.as_deref(),
         Some("victim@example.com")
     );
-    assert_eq!(app.stored_password_hash(&victim_id), victim_hash);
+    assert_eq!(app.stored_password_hash(&victim_id).await, victim_hash);
     assert_eq!(
-        app.stored_email(&attacker_id).as_deref(),
+        app.stored_email(&attacker_id).await.as_deref(),
         Some("attacker@example.com")
     );
-    assert!(app.stored_session(&attacker_token).is_some());
+    assert!(app.stored_session(&attacker_token).await.is_some());
 }
 
-#[tokio::test]
-async fn rule_2_patch_with_an_unknown_or_malformed_id_is_the_same_404() {
-    let app = spawn_app().await;
+backend_test!(rule_2_patch_with_an_unknown_or_malformed_id_is_the_same_404);
+async fn rule_2_patch_with_an_unknown_or_malformed_id_is_the_same_404(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, _) = app.signed_up("me@example.com").await;
 
     for id in [
@@ -104,9 +105,9 @@ async fn rule_2_patch_with_an_unknown_or_malformed_id_is_the_same_404() {
     }
 }
 
-#[tokio::test]
-async fn rule_2_another_users_id_is_404_before_the_body_is_looked_at() {
-    let app = spawn_app().await;
+backend_test!(rule_2_another_users_id_is_404_before_the_body_is_looked_at);
+async fn rule_2_another_users_id_is_404_before_the_body_is_looked_at(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (_, victim_id) = app.signed_up("victim@example.com").await;
     let (mut attacker, _) = app.signed_up("attacker@example.com").await;
 
@@ -119,9 +120,9 @@ async fn rule_2_another_users_id_is_404_before_the_body_is_looked_at() {
     response.assert_error(404, "User not found");
 }
 
-#[tokio::test]
-async fn rule_3_a_body_that_is_not_json_is_415() {
-    let app = spawn_app().await;
+backend_test!(rule_3_a_body_that_is_not_json_is_415);
+async fn rule_3_a_body_that_is_not_json_is_415(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("me@example.com").await;
 
     let request = browser
@@ -132,14 +133,14 @@ async fn rule_3_a_body_that_is_not_json_is_415() {
 
     response.assert_error(415, "Content-Type must be application/json");
     assert_eq!(
-        app.stored_email(&user_id).as_deref(),
+        app.stored_email(&user_id).await.as_deref(),
         Some("me@example.com")
     );
 }
 
-#[tokio::test]
-async fn rule_3_a_body_over_16_kib_is_413() {
-    let app = spawn_app().await;
+backend_test!(rule_3_a_body_over_16_kib_is_413);
+async fn rule_3_a_body_over_16_kib_is_413(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("me@example.com").await;
 
     let response = browser
@@ -151,14 +152,14 @@ async fn rule_3_a_body_over_16_kib_is_413() {
 
     response.assert_error(413, "Payload Too Large");
     assert_eq!(
-        app.stored_email(&user_id).as_deref(),
+        app.stored_email(&user_id).await.as_deref(),
         Some("me@example.com")
     );
 }
 
-#[tokio::test]
-async fn rule_3_json_that_is_broken_or_not_an_object_is_400_with_a_period() {
-    let app = spawn_app().await;
+backend_test!(rule_3_json_that_is_broken_or_not_an_object_is_400_with_a_period);
+async fn rule_3_json_that_is_broken_or_not_an_object_is_400_with_a_period(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("me@example.com").await;
 
     for body in ["{\"email\":", "[]", "null", "\"x\""] {
@@ -172,9 +173,9 @@ async fn rule_3_json_that_is_broken_or_not_an_object_is_400_with_a_period() {
     }
 }
 
-#[tokio::test]
-async fn rule_4_invalid_fields_are_400_listing_every_issue() {
-    let app = spawn_app().await;
+backend_test!(rule_4_invalid_fields_are_400_listing_every_issue);
+async fn rule_4_invalid_fields_are_400_listing_every_issue(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("me@example.com").await;
     let token = browser.session.clone().unwrap();
 
@@ -198,15 +199,15 @@ async fn rule_4_invalid_fields_are_400_listing_every_issue() {
         ])
     );
     assert_eq!(
-        app.stored_email(&user_id).as_deref(),
+        app.stored_email(&user_id).await.as_deref(),
         Some("me@example.com")
     );
-    assert!(app.stored_session(&token).is_some(), "not rotated");
+    assert!(app.stored_session(&token).await.is_some(), "not rotated");
 }
 
-#[tokio::test]
-async fn rule_4_null_fields_are_invalid_type_not_absent() {
-    let app = spawn_app().await;
+backend_test!(rule_4_null_fields_are_invalid_type_not_absent);
+async fn rule_4_null_fields_are_invalid_type_not_absent(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("me@example.com").await;
 
     let response = browser
@@ -218,9 +219,9 @@ async fn rule_4_null_fields_are_invalid_type_not_absent() {
     assert_eq!(response.body["data"]["issues"][0]["path"], json!(["email"]));
 }
 
-#[tokio::test]
-async fn rule_4_unknown_keys_are_ignored() {
-    let app = spawn_app().await;
+backend_test!(rule_4_unknown_keys_are_ignored);
+async fn rule_4_unknown_keys_are_ignored(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("me@example.com").await;
 
     let response = browser
@@ -238,9 +239,9 @@ async fn rule_4_unknown_keys_are_ignored() {
     assert_eq!(response.body["user"]["id"], user_id.as_str());
 }
 
-#[tokio::test]
-async fn rule_5_neither_email_nor_password_is_400_at_least_one() {
-    let app = spawn_app().await;
+backend_test!(rule_5_neither_email_nor_password_is_400_at_least_one);
+async fn rule_5_neither_email_nor_password_is_400_at_least_one(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("me@example.com").await;
 
     for body in [
@@ -257,11 +258,13 @@ async fn rule_5_neither_email_nor_password_is_400_at_least_one() {
     }
 }
 
-#[tokio::test]
-async fn rule_6_a_wrong_current_password_is_400_with_its_issue_and_changes_nothing() {
-    let app = spawn_app().await;
+backend_test!(rule_6_a_wrong_current_password_is_400_with_its_issue_and_changes_nothing);
+async fn rule_6_a_wrong_current_password_is_400_with_its_issue_and_changes_nothing(
+    backend: Backend,
+) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("me@example.com").await;
-    let hash_before = app.stored_password_hash(&user_id);
+    let hash_before = app.stored_password_hash(&user_id).await;
     let token = browser.session.clone().unwrap();
 
     let response = browser
@@ -274,19 +277,22 @@ async fn rule_6_a_wrong_current_password_is_400_with_its_issue_and_changes_nothi
         json!([{"code":"custom","message":"Current password is incorrect","path":["current_password"]}])
     );
     assert_eq!(
-        app.stored_email(&user_id).as_deref(),
+        app.stored_email(&user_id).await.as_deref(),
         Some("me@example.com")
     );
-    assert_eq!(app.stored_password_hash(&user_id), hash_before);
-    assert!(app.stored_session(&token).is_some(), "not rotated");
+    assert_eq!(app.stored_password_hash(&user_id).await, hash_before);
+    assert!(app.stored_session(&token).await.is_some(), "not rotated");
 }
 
-#[tokio::test]
-async fn rule_6_a_correct_current_password_is_verified_and_renews_authenticated_at() {
-    let app = spawn_app().await;
+backend_test!(rule_6_a_correct_current_password_is_verified_and_renews_authenticated_at);
+async fn rule_6_a_correct_current_password_is_verified_and_renews_authenticated_at(
+    backend: Backend,
+) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("me@example.com").await;
     let (_, authenticated_before, _) = app
         .stored_session(browser.session.as_deref().unwrap())
+        .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
     let verifications = app.hasher.verification_count();
@@ -302,16 +308,17 @@ async fn rule_6_a_correct_current_password_is_verified_and_renews_authenticated_
     assert_eq!(app.hasher.verification_count(), verifications + 1);
     let (_, authenticated_after, _) = app
         .stored_session(browser.session.as_deref().unwrap())
+        .await
         .unwrap();
     assert!(authenticated_after > authenticated_before);
 }
 
-#[tokio::test]
-async fn rule_7_an_email_of_another_user_is_409_and_changes_nothing() {
-    let app = spawn_app().await;
+backend_test!(rule_7_an_email_of_another_user_is_409_and_changes_nothing);
+async fn rule_7_an_email_of_another_user_is_409_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(&backend).await;
     app.signed_up("taken@example.com").await;
     let (mut browser, user_id) = app.signed_up("me@example.com").await;
-    let hash_before = app.stored_password_hash(&user_id);
+    let hash_before = app.stored_password_hash(&user_id).await;
     let token = browser.session.clone().unwrap();
 
     let response = browser
@@ -323,21 +330,21 @@ async fn rule_7_an_email_of_another_user_is_409_and_changes_nothing() {
 
     response.assert_error(409, "A user with this email already exists");
     assert_eq!(
-        app.stored_email(&user_id).as_deref(),
+        app.stored_email(&user_id).await.as_deref(),
         Some("me@example.com")
     );
     assert_eq!(
-        app.stored_password_hash(&user_id),
+        app.stored_password_hash(&user_id).await,
         hash_before,
         "neither change applied"
     );
-    assert!(app.stored_session(&token).is_some(), "not rotated");
+    assert!(app.stored_session(&token).await.is_some(), "not rotated");
     assert_eq!(browser.head("/api/auth/check").await.status, 200);
 }
 
-#[tokio::test]
-async fn rule_7_setting_the_own_current_email_again_succeeds_and_rotates() {
-    let app = spawn_app().await;
+backend_test!(rule_7_setting_the_own_current_email_again_succeeds_and_rotates);
+async fn rule_7_setting_the_own_current_email_again_succeeds_and_rotates(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("same@example.com").await;
     let old_token = browser.session.clone().unwrap();
 
@@ -348,15 +355,15 @@ async fn rule_7_setting_the_own_current_email_again_succeeds_and_rotates() {
     assert_eq!(response.status, 200, "{}", response.text);
     assert_eq!(response.body["user"]["primary_email"], "same@example.com");
     assert_ne!(browser.session.as_deref(), Some(old_token.as_str()));
-    assert!(app.stored_session(&old_token).is_none());
+    assert!(app.stored_session(&old_token).await.is_none());
 }
 
-#[tokio::test]
-async fn rule_8_a_patch_rotates_the_session_keeping_its_creation_and_proof() {
-    let app = spawn_app().await;
+backend_test!(rule_8_a_patch_rotates_the_session_keeping_its_creation_and_proof);
+async fn rule_8_a_patch_rotates_the_session_keeping_its_creation_and_proof(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("rotate@example.com").await;
     let old_token = browser.session.clone().unwrap();
-    let (created, authenticated, logged_in) = app.stored_session(&old_token).unwrap();
+    let (created, authenticated, logged_in) = app.stored_session(&old_token).await.unwrap();
     let before = browser.get("/api/auth/session").await;
     let old_max_age = 30 * 86_400;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
@@ -376,7 +383,7 @@ async fn rule_8_a_patch_rotates_the_session_keeping_its_creation_and_proof() {
         "Max-Age {max_age} is the rest of the lifetime"
     );
     let (created_after, authenticated_after, logged_in_after) =
-        app.stored_session(cookie.value()).unwrap();
+        app.stored_session(cookie.value()).await.unwrap();
     assert_eq!(created_after, created);
     assert_eq!(authenticated_after, authenticated);
     assert!(logged_in_after > logged_in);
@@ -390,9 +397,9 @@ async fn rule_8_a_patch_rotates_the_session_keeping_its_creation_and_proof() {
     stale.assert_error(401, "Unauthorized");
 }
 
-#[tokio::test]
-async fn rule_8_a_password_change_revokes_every_other_session_and_keeps_this_one() {
-    let app = spawn_app().await;
+backend_test!(rule_8_a_password_change_revokes_every_other_session_and_keeps_this_one);
+async fn rule_8_a_password_change_revokes_every_other_session_and_keeps_this_one(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut laptop, user_id) = app.signed_up("sessions@example.com").await;
     let mut phone = app.browser();
     assert_eq!(
@@ -407,7 +414,7 @@ async fn rule_8_a_password_change_revokes_every_other_session_and_keeps_this_one
     assert_eq!(response.status, 200, "{}", response.text);
     assert_eq!(phone.head("/api/auth/check").await.status, 401);
     assert_eq!(laptop.head("/api/auth/check").await.status, 200);
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
     laptop.logout().await;
     laptop
         .login("sessions@example.com", PASSWORD)
@@ -422,9 +429,9 @@ async fn rule_8_a_password_change_revokes_every_other_session_and_keeps_this_one
     );
 }
 
-#[tokio::test]
-async fn rule_8_the_same_password_again_still_revokes_other_sessions() {
-    let app = spawn_app().await;
+backend_test!(rule_8_the_same_password_again_still_revokes_other_sessions);
+async fn rule_8_the_same_password_again_still_revokes_other_sessions(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut laptop, user_id) = app.signed_up("same-password@example.com").await;
     let mut phone = app.browser();
     phone.login("same-password@example.com", PASSWORD).await;
@@ -438,9 +445,9 @@ async fn rule_8_the_same_password_again_still_revokes_other_sessions() {
     assert_eq!(laptop.head("/api/auth/check").await.status, 200);
 }
 
-#[tokio::test]
-async fn rule_8_an_email_only_change_keeps_other_sessions() {
-    let app = spawn_app().await;
+backend_test!(rule_8_an_email_only_change_keeps_other_sessions);
+async fn rule_8_an_email_only_change_keeps_other_sessions(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut laptop, user_id) = app.signed_up("email-only@example.com").await;
     let mut phone = app.browser();
     phone.login("email-only@example.com", PASSWORD).await;
@@ -456,12 +463,12 @@ async fn rule_8_an_email_only_change_keeps_other_sessions() {
         phone_view.body["user"]["primary_email"],
         "changed@example.com"
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM sessions"), 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 2);
 }
 
-#[tokio::test]
-async fn rule_9_two_concurrent_patches_for_one_email_give_one_200_and_one_409() {
-    let app = spawn_app().await;
+backend_test!(rule_9_two_concurrent_patches_for_one_email_give_one_200_and_one_409);
+async fn rule_9_two_concurrent_patches_for_one_email_give_one_200_and_one_409(backend: Backend) {
+    let app = spawn_app(&backend).await;
     for round in 0..5 {
         let (mut first, first_id) = app.signed_up(&format!("first{round}@example.com")).await;
         let (mut second, second_id) = app.signed_up(&format!("second{round}@example.com")).await;
@@ -481,9 +488,11 @@ async fn rule_9_two_concurrent_patches_for_one_email_give_one_200_and_one_409() 
             a.text,
             b.text
         );
-        let owners = app.count(&format!(
-            "SELECT COUNT(*) FROM users WHERE email = 'wanted{round}@example.com'"
-        ));
+        let owners = app
+            .count(&format!(
+                "SELECT COUNT(*) FROM users WHERE email = 'wanted{round}@example.com'"
+            ))
+            .await;
         assert_eq!(owners, 1);
     }
 }

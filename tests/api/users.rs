@@ -1,8 +1,9 @@
+use crate::backend::Backend;
 use crate::helpers::spawn_app;
 
-#[tokio::test]
-async fn get_user_with_the_own_id_answers_id_and_primary_email() {
-    let app = spawn_app().await;
+backend_test!(get_user_with_the_own_id_answers_id_and_primary_email);
+async fn get_user_with_the_own_id_answers_id_and_primary_email(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("Owner@Example.com").await;
 
     let response = browser.get(&format!("/api/users/{user_id}")).await;
@@ -15,9 +16,9 @@ async fn get_user_with_the_own_id_answers_id_and_primary_email() {
     assert!(response.session_cookie().is_none());
 }
 
-#[tokio::test]
-async fn get_user_with_another_users_id_is_404_user_not_found() {
-    let app = spawn_app().await;
+backend_test!(get_user_with_another_users_id_is_404_user_not_found);
+async fn get_user_with_another_users_id_is_404_user_not_found(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (_, other_id) = app.signed_up("other@example.com").await;
     let (mut browser, _) = app.signed_up("me@example.com").await;
 
@@ -27,9 +28,9 @@ async fn get_user_with_another_users_id_is_404_user_not_found() {
     assert!(!response.text.contains("other@example.com"));
 }
 
-#[tokio::test]
-async fn get_user_with_unknown_or_malformed_ids_is_the_same_404() {
-    let app = spawn_app().await;
+backend_test!(get_user_with_unknown_or_malformed_ids_is_the_same_404);
+async fn get_user_with_unknown_or_malformed_ids_is_the_same_404(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (mut browser, _) = app.signed_up("me@example.com").await;
 
     for id in [
@@ -44,9 +45,9 @@ async fn get_user_with_unknown_or_malformed_ids_is_the_same_404() {
     }
 }
 
-#[tokio::test]
-async fn get_user_without_a_session_is_401_before_the_id_is_looked_at() {
-    let app = spawn_app().await;
+backend_test!(get_user_without_a_session_is_401_before_the_id_is_looked_at);
+async fn get_user_without_a_session_is_401_before_the_id_is_looked_at(backend: Backend) {
+    let app = spawn_app(&backend).await;
     let (_, user_id) = app.signed_up("me@example.com").await;
 
     let own = app.browser().get(&format!("/api/users/{user_id}")).await;

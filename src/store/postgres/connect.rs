@@ -20,7 +20,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MIGRATION_LOCK_KEY: i64 = 0x006e_6570_7475_6e;
 
 /// Every migration in order: (number, SQL). Numbers match the SQLite set.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../../migrations/postgres/0001_accounts.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    include_str!("../../../migrations/postgres/0001_accounts.sql"),
+)];
 
 /// Builds the pool for `url` without connecting yet.
 pub fn pool(url: &str, max_connections: usize) -> Result<Pool, StoreError> {
@@ -69,7 +72,10 @@ pub async fn migrate(pool: &Pool) -> Result<(), StoreError> {
         .await
         .map_err(from_driver)?;
     let current: i64 = transaction
-        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
         .await
         .map_err(from_driver)?
         .get(0);
@@ -94,7 +100,10 @@ pub async fn migrate(pool: &Pool) -> Result<(), StoreError> {
 
 /// A pool that could not hand out a connection.
 pub fn unreachable(err: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Database(format!("cannot reach PostgreSQL: {}", describe_pool_error(&err)))
+    StoreError::Database(format!(
+        "cannot reach PostgreSQL: {}",
+        describe_pool_error(&err)
+    ))
 }
 
 fn describe_pool_error(err: &deadpool_postgres::PoolError) -> String {

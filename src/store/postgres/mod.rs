@@ -48,7 +48,10 @@ async fn insert_session(
     client: &deadpool_postgres::Transaction<'_>,
     session: &SessionRow,
 ) -> Result<(), StoreError> {
-    let statement = client.prepare_cached(INSERT_SESSION).await.map_err(from_driver)?;
+    let statement = client
+        .prepare_cached(INSERT_SESSION)
+        .await
+        .map_err(from_driver)?;
     client
         .execute(
             &statement,
@@ -218,7 +221,10 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(from_driver)?;
         transaction
-            .execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id.as_str()])
+            .execute(
+                "DELETE FROM sessions WHERE user_id = $1",
+                &[&user_id.as_str()],
+            )
             .await
             .map_err(from_driver)?;
         let deleted = transaction
@@ -258,7 +264,10 @@ impl Store for PostgresStore {
         token_hash: SessionTokenHash,
     ) -> Result<Option<SessionWithUser>, StoreError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(SELECT_SESSION).await.map_err(from_driver)?;
+        let statement = client
+            .prepare_cached(SELECT_SESSION)
+            .await
+            .map_err(from_driver)?;
         let row = client
             .query_opt(&statement, &[&token_hash.0.as_slice()])
             .await
