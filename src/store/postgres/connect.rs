@@ -17,7 +17,7 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Serialises migrations of every instance on one database (any fixed number
 /// works; this one spells "neptun" in ASCII).
-const MIGRATION_LOCK_KEY: i64 = 0x006e_6570_7475_6e;
+const MIGRATION_LOCK_KEY: i64 = 0x6e65_7074_756e;
 
 /// Every migration in order: (number, SQL). Numbers match the SQLite set.
 const MIGRATIONS: &[(i64, &str)] = &[(
