@@ -59,7 +59,14 @@ pub async fn spawn_app(backend: &Backend) -> TestApp {
 /// client work never competes with the server for one thread.
 pub async fn spawn_app_with(backend: &Backend, extra: &[&str]) -> TestApp {
     let database = backend.fresh_database().await;
-    let config = config(&database.url(), extra);
+    let url = database.url();
+    spawn_app_on(database, &url, extra).await
+}
+
+/// Spawns the app on `database`, reached through `database_url` (which may
+/// lead through a proxy).
+pub async fn spawn_app_on(database: TestDatabase, database_url: &str, extra: &[&str]) -> TestApp {
+    let config = config(database_url, extra);
     let (ready, started) = oneshot::channel();
     let (stop, stopped) = oneshot::channel::<()>();
     std::thread::spawn(move || {

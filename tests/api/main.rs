@@ -14,5 +14,6 @@ mod session;
 mod shared_database;
 mod sign_up;
 mod startup;
+mod tcp_proxy;
 mod update_user;
 mod users;

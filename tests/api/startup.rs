@@ -167,3 +167,24 @@ fn help_lists_every_setting_with_its_environment_variable() {
         );
     }
 }
+
+#[test]
+fn an_unreachable_postgres_server_is_one_line_and_non_zero() {
+    let folder = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let url = format!("postgres://neptun:secret@127.0.0.1:{port}/accounts");
+
+    let output = serve(
+        &["--database-url", &url, "--listen", "127.0.0.1:0"],
+        folder.path(),
+    );
+
+    assert_one_line_failure(&output, "cannot reach PostgreSQL");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("secret"),
+        "the password is never printed: {stderr}"
+    );
+}

@@ -15,6 +15,10 @@ use crate::store::StoreError;
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The connect timeout used when the URL sets none.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Unacknowledged data older than this closes the connection (Linux
+/// `TCP_USER_TIMEOUT`), so a database that vanishes without a reset fails
+/// requests in seconds rather than hanging them until TCP gives up.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Serialises migrations of every instance on one database (any fixed number
 /// works; this one spells "neptun" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x6e65_7074_756e;
@@ -31,6 +35,9 @@ pub fn pool(url: &str, max_connections: usize) -> Result<Pool, StoreError> {
         .map_err(|err| StoreError::Database(format!("invalid PostgreSQL URL: {err}")))?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(TCP_USER_TIMEOUT);
     }
     config.application_name("neptun-accounts");
     let manager = Manager::from_config(
