@@ -327,3 +327,20 @@ impl Browser {
         self.send(request).await
     }
 }
+
+/// Two browsers set the same new email on their own accounts at once;
+/// exactly one must get it (200) and the other 409.
+pub async fn assert_one_wins_the_email(
+    (first, first_id): (&mut Browser, &str),
+    (second, second_id): (&mut Browser, &str),
+    email: &str,
+) {
+    let wanted = json!({ "email": email });
+    let (a, b) = tokio::join!(
+        first.update_user(first_id, &wanted),
+        second.update_user(second_id, &wanted)
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{email}: {} / {}", a.text, b.text);
+}

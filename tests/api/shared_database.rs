@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::backend::{Backend, TestDatabase};
-use crate::helpers::{Browser, PASSWORD};
+use crate::helpers::{Browser, PASSWORD, assert_one_wins_the_email};
 use crate::process::ServerProcess;
 
 struct TwoProcesses {
@@ -102,21 +102,8 @@ async fn patches_racing_for_one_email_through_two_processes_give_one_200_and_one
         let mut second = signed_up_at(&servers.b, &format!("second{round}@example.com")).await;
         let first_id = first.user_id().await;
         let second_id = second.user_id().await;
-        let wanted = json!({"email": format!("wanted{round}@example.com")});
+        let email = format!("wanted{round}@example.com");
 
-        let (a, b) = tokio::join!(
-            first.update_user(&first_id, &wanted),
-            second.update_user(&second_id, &wanted)
-        );
-
-        let mut statuses = [a.status, b.status];
-        statuses.sort_unstable();
-        assert_eq!(
-            statuses,
-            [200, 409],
-            "round {round}: {} / {}",
-            a.text,
-            b.text
-        );
+        assert_one_wins_the_email((&mut first, &first_id), (&mut second, &second_id), &email).await;
     }
 }

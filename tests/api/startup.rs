@@ -149,7 +149,10 @@ fn help_lists_every_setting_with_its_environment_variable() {
     for (flag, env) in [
         ("--listen", "NEPTUN_LISTEN"),
         ("--database-url", "DATABASE_URL"),
-        ("--database-max-connections", "NEPTUN_DATABASE_MAX_CONNECTIONS"),
+        (
+            "--database-max-connections",
+            "NEPTUN_DATABASE_MAX_CONNECTIONS",
+        ),
         ("--cookie-secure", "NEPTUN_COOKIE_SECURE"),
         ("--session-idle-timeout", "NEPTUN_SESSION_IDLE_TIMEOUT"),
         ("--session-lifetime", "NEPTUN_SESSION_LIFETIME"),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, spawn_app};
+use crate::helpers::{PASSWORD, assert_one_wins_the_email, spawn_app};
 
 backend_test!(the_neptun_example_body_changes_email_and_password);
 async fn the_neptun_example_body_changes_email_and_password(backend: Backend) {
@@ -472,22 +472,10 @@ async fn rule_9_two_concurrent_patches_for_one_email_give_one_200_and_one_409(ba
     for round in 0..5 {
         let (mut first, first_id) = app.signed_up(&format!("first{round}@example.com")).await;
         let (mut second, second_id) = app.signed_up(&format!("second{round}@example.com")).await;
-        let wanted = json!({"email": format!("wanted{round}@example.com")});
+        let email = format!("wanted{round}@example.com");
 
-        let (a, b) = tokio::join!(
-            first.update_user(&first_id, &wanted),
-            second.update_user(&second_id, &wanted)
-        );
+        assert_one_wins_the_email((&mut first, &first_id), (&mut second, &second_id), &email).await;
 
-        let mut statuses = [a.status, b.status];
-        statuses.sort_unstable();
-        assert_eq!(
-            statuses,
-            [200, 409],
-            "round {round}: {} / {}",
-            a.text,
-            b.text
-        );
         let owners = app
             .count(&format!(
                 "SELECT COUNT(*) FROM users WHERE email = 'wanted{round}@example.com'"
