@@ -12,6 +12,7 @@ use crate::domain::password::PasswordPolicy;
 use crate::domain::password_hasher::{HashingCost, HashingError, PasswordHasher};
 use crate::domain::session::SessionPolicy;
 use crate::domain::time::Timestamp;
+use crate::http::serve::{ConnectionLimits, serve};
 use crate::http::{AppContext, AppState};
 use crate::store::{self, Store, StoreError, StoreOptions};
 
@@ -32,6 +33,7 @@ pub enum StartupError {
 /// The service, ready to serve.
 pub struct App {
     state: AppState,
+    limits: ConnectionLimits,
 }
 
 impl App {
@@ -62,9 +64,17 @@ impl App {
             ),
             cookie_secure: config.cookie_secure,
             body_limit: config.body_limit,
+            public_origin: config.public_url.clone(),
+            cors_origins: config.cors_origins.clone(),
+            request_timeout: config.request_timeout,
             started_at: Instant::now(),
         });
-        Ok(Self { state })
+        let limits = ConnectionLimits {
+            header_read_timeout: config.header_read_timeout,
+            idle_timeout: config.idle_timeout,
+            max_connections: config.max_connections,
+        };
+        Ok(Self { state, limits })
     }
 
     /// The router, for serving or for driving in-process.
@@ -87,9 +97,7 @@ impl App {
             Arc::clone(&self.state.store),
             self.state.sessions,
         ));
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = serve(listener, self.router(), self.limits, shutdown).await;
         sweeper.abort();
         served
     }

@@ -40,6 +40,43 @@ pub struct Config {
     )]
     pub database_max_connections: usize,
 
+    /// The service's public origin (`https://accounts.example.com`); POST, PATCH
+    /// and DELETE from any other origin are refused. When unset, the own origin
+    /// is `http(s)://` plus the request's `Host`.
+    #[arg(long, env = "NEPTUN_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<Origin>,
+
+    /// An origin allowed credentialed CORS (repeatable; env: comma-separated).
+    #[arg(
+        long = "cors-origin",
+        env = "NEPTUN_CORS_ORIGINS",
+        value_name = "ORIGIN",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<Origin>,
+
+    /// A connection must deliver a request head within this time, counted from
+    /// accept or from the request's first byte (cuts off slowloris clients).
+    #[arg(long, env = "NEPTUN_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub header_read_timeout: Duration,
+
+    /// A keep-alive connection idle this long between requests is closed.
+    #[arg(long, env = "NEPTUN_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
+
+    /// A request (body upload included) not answered within this time gets 408.
+    #[arg(long, env = "NEPTUN_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub request_timeout: Duration,
+
+    /// Open connections at most; past that, new ones wait to be accepted.
+    #[arg(
+        long,
+        env = "NEPTUN_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_name = "N"
+    )]
+    pub max_connections: usize,
+
     /// Mark the session cookie `Secure`; `false` only for plain-http development.
     #[arg(
         long,
@@ -133,6 +170,55 @@ pub enum SqliteSynchronous {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// A web origin, `scheme://host[:port]`, normalised as browsers send it in
+/// `Origin` (lowercase, default port left out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The `host[:port]` part, as a `Host` header would carry it.
+    pub fn authority(&self) -> &str {
+        self.0
+            .split_once("://")
+            .map_or("", |(_, authority)| authority)
+    }
+}
+
+impl FromStr for Origin {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || format!("{text:?} is not an origin like https://app.example.com");
+        let uri: axum::http::Uri = text.trim().parse().map_err(|_| invalid())?;
+        let scheme = uri
+            .scheme_str()
+            .map(str::to_ascii_lowercase)
+            .ok_or_else(invalid)?;
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return Err(invalid()),
+        };
+        let authority = uri.authority().ok_or_else(invalid)?;
+        let bare_path = matches!(uri.path(), "" | "/");
+        if authority.as_str().contains('@') || !bare_path || uri.query().is_some() {
+            return Err(invalid());
+        }
+        let host = authority.host().to_ascii_lowercase();
+        if host.is_empty() || host == "*" {
+            return Err(invalid());
+        }
+        Ok(Self(match authority.port_u16() {
+            Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
+            _ => format!("{scheme}://{host}"),
+        }))
+    }
 }
 
 /// A parsed `--database-url`.
@@ -231,6 +317,9 @@ impl Config {
                 "must not be longer than --session-lifetime",
             );
         }
+        if self.max_connections == 0 {
+            return fail("--max-connections", "must be at least 1");
+        }
         if self.database_max_connections == 0 {
             return fail("--database-max-connections", "must be at least 1");
         }
@@ -274,6 +363,47 @@ mod tests {
         ));
         assert!("mysql://x".parse::<DatabaseUrl>().is_err());
         assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+    }
+
+    #[test]
+    fn origins_are_normalised_as_browsers_send_them() {
+        for (text, origin) in [
+            ("https://App.Example.com", "https://app.example.com"),
+            ("https://app.example.com:443", "https://app.example.com"),
+            ("https://app.example.com/", "https://app.example.com"),
+            ("http://localhost:5173", "http://localhost:5173"),
+            ("http://127.0.0.1:80", "http://127.0.0.1"),
+        ] {
+            assert_eq!(
+                text.parse::<Origin>().map(|o| o.0),
+                Ok(origin.to_owned()),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            "http://localhost:5173"
+                .parse::<Origin>()
+                .unwrap()
+                .authority(),
+            "localhost:5173"
+        );
+    }
+
+    #[test]
+    fn wildcards_paths_and_other_schemes_are_not_origins() {
+        for text in [
+            "*",
+            "null",
+            "https://*",
+            "app.example.com",
+            "ftp://example.com",
+            "https://example.com/path",
+            "https://example.com?x=1",
+            "https://user@example.com",
+            "",
+        ] {
+            assert!(text.parse::<Origin>().is_err(), "{text:?} was accepted");
+        }
     }
 
     #[test]

@@ -143,6 +143,10 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("already logged in")]
     AlreadyLoggedIn,
+    #[error("cross-site request")]
+    CrossSite,
+    #[error("request timed out")]
+    RequestTimeout,
     #[error("user not found")]
     UserNotFound,
     #[error("route not found")]
@@ -183,7 +187,8 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::AlreadyLoggedIn => StatusCode::FORBIDDEN,
+            Self::AlreadyLoggedIn | Self::CrossSite => StatusCode::FORBIDDEN,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UserNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken => StatusCode::CONFLICT,
@@ -204,6 +209,8 @@ impl ApiError {
             Self::Unauthorized => "Unauthorized",
             Self::InvalidCredentials => "Invalid email or password",
             Self::AlreadyLoggedIn => "Please log out first",
+            Self::CrossSite => "Cross-site request refused",
+            Self::RequestTimeout => "Request Timeout",
             Self::UserNotFound => "User not found",
             Self::RouteNotFound => "Not Found",
             Self::MethodNotAllowed => "Method Not Allowed",

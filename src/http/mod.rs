@@ -6,15 +6,17 @@ mod guard;
 mod health;
 mod json_body;
 mod router;
+pub mod serve;
 mod session;
 mod users;
 mod validation;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use router::router;
 
+use crate::config::Origin;
 use crate::domain::password::PasswordPolicy;
 use crate::domain::password_hasher::PasswordHasher;
 use crate::domain::session::SessionPolicy;
@@ -32,6 +34,11 @@ pub struct AppContext {
     pub new_passwords: PasswordPolicy,
     pub cookie_secure: bool,
     pub body_limit: usize,
+    /// `--public-url`, when set, is the only own origin.
+    pub public_origin: Option<Origin>,
+    /// Origins allowed credentialed CORS; also exempt from cross-site refusal.
+    pub cors_origins: Vec<Origin>,
+    pub request_timeout: Duration,
     pub started_at: Instant,
 }
 

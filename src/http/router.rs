@@ -1,17 +1,22 @@
 //! The route table and the middleware stack around it.
 
 use std::any::Any;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::http::header::{CACHE_CONTROL, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
+use axum::extract::{Request, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, head, post};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::{AppState, auth, guard, health, session, users};
+use crate::config::Origin;
 use crate::error::ApiError;
 
 /// Every route of the service with its middleware, ready to serve.
@@ -21,10 +26,10 @@ pub fn router(state: AppState) -> Router {
     let guarded = |method_router: MethodRouter<AppState>| {
         method_router.route_layer(middleware::from_fn_with_state(
             state.clone(),
-            guard::reject_declared_oversize,
+            guard::guard_request,
         ))
     };
-    Router::new()
+    let router = Router::new()
         .route("/api/auth/sign-up", guarded(post(auth::sign_up)))
         .route("/api/auth/login", guarded(post(auth::login)))
         .route("/api/auth/logout", guarded(post(auth::logout)))
@@ -45,9 +50,53 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session::clear_stale_session_cookie,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_timeout,
+        ))
         .layer(middleware::from_fn(security_headers))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .with_state(state)
+        .layer(CatchPanicLayer::custom(panic_response));
+    let router = match cors_layer(&state.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.with_state(state)
+}
+
+/// Credentialed CORS for exactly the configured origins, preflight included;
+/// none at all when no origin is configured.
+fn cors_layer(origins: &[Origin]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin.as_str()).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([CONTENT_TYPE])
+            .expose_headers([RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// Whatever the handler still waits for (a trickling body, a long hashing
+/// queue) ends in a 408 once the request timeout has passed.
+async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::RequestTimeout.into_response(),
+    }
 }
 
 /// Headers of contract section 5 on every answer, errors included.
