@@ -1,5 +1,8 @@
 #[macro_use]
 mod backend;
+mod connections;
+mod cors;
+mod cross_site;
 mod delete_user;
 mod durability;
 mod errors;

@@ -154,6 +154,12 @@ fn help_lists_every_setting_with_its_environment_variable() {
             "NEPTUN_DATABASE_MAX_CONNECTIONS",
         ),
         ("--cookie-secure", "NEPTUN_COOKIE_SECURE"),
+        ("--public-url", "NEPTUN_PUBLIC_URL"),
+        ("--cors-origin", "NEPTUN_CORS_ORIGINS"),
+        ("--header-read-timeout", "NEPTUN_HEADER_READ_TIMEOUT"),
+        ("--idle-timeout", "NEPTUN_IDLE_TIMEOUT"),
+        ("--request-timeout", "NEPTUN_REQUEST_TIMEOUT"),
+        ("--max-connections", "NEPTUN_MAX_CONNECTIONS"),
         ("--session-idle-timeout", "NEPTUN_SESSION_IDLE_TIMEOUT"),
         ("--session-lifetime", "NEPTUN_SESSION_LIFETIME"),
         ("--hash-workers", "NEPTUN_HASH_WORKERS"),
@@ -191,4 +197,30 @@ fn an_unreachable_postgres_server_is_one_line_and_non_zero() {
         !stderr.contains("secret"),
         "the password is never printed: {stderr}"
     );
+}
+
+#[test]
+fn a_wildcard_or_malformed_cors_origin_is_refused_at_start() {
+    let folder = tempfile::tempdir().unwrap();
+    for origin in ["*", "null", "example.com", "https://example.com/path"] {
+        let output = serve(
+            &["--cors-origin", origin, "--listen", "127.0.0.1:0"],
+            folder.path(),
+        );
+        assert_one_line_failure(&output, "--cors-origin");
+    }
+    let output = Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("NEPTUN_CORS_ORIGINS", "https://ok.example.com,*")
+        .current_dir(folder.path())
+        .output()
+        .unwrap();
+    assert_one_line_failure(&output, "--cors-origin");
+}
+
+#[test]
+fn a_malformed_public_url_is_refused_at_start() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = serve(&["--public-url", "accounts.example.com"], folder.path());
+    assert_one_line_failure(&output, "--public-url");
 }
