@@ -1,6 +1,6 @@
 //! Checks that run once a route and method have matched, before any
-//! extractor, in the contract's order: cross-site refusal, then the declared
-//! body size (and, later, the per-address rate limits).
+//! extractor, in the contract's order: cross-site refusal, then (for routes
+//! that read a body) the declared body size.
 
 use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_LENGTH, HOST, ORIGIN};
@@ -15,20 +15,41 @@ use crate::error::ApiError;
 /// `Sec-Fetch-Site`, sent by every current browser.
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
-/// Refuses what must not reach a handler.
-pub async fn guard_request(
+/// Refuses what must not reach a handler that reads a JSON body.
+pub async fn guard_body_request(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    if changes_state(request.method()) && is_cross_site(request.headers(), &state) {
-        return ApiError::CrossSite.into_response();
+    if let Err(refusal) = refuse_cross_site(&request, &state) {
+        return refusal.into_response();
     }
     // An oversized upload costs neither a session lookup nor its bytes.
     if declared_length(request.headers()).is_some_and(|length| length > state.body_limit as u64) {
         return ApiError::PayloadTooLarge.into_response();
     }
     next.run(request).await
+}
+
+/// Refuses what must not reach a handler that ignores any body (logout,
+/// delete, reads), so that their answers stay within the contract's set.
+pub async fn guard_request(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match refuse_cross_site(&request, &state) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+fn refuse_cross_site(request: &Request, state: &AppState) -> Result<(), ApiError> {
+    if changes_state(request.method()) && is_cross_site(request.headers(), state) {
+        Err(ApiError::CrossSite)
+    } else {
+        Ok(())
+    }
 }
 
 fn changes_state(method: &Method) -> bool {

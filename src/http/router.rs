@@ -11,7 +11,7 @@ use axum::http::header::{
 use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, head, post};
+use axum::routing::{MethodRouter, get, head, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -29,19 +29,22 @@ pub fn router(state: AppState) -> Router {
             guard::guard_request,
         ))
     };
+    let guarded_body = |method_router: MethodRouter<AppState>| {
+        method_router.route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard_body_request,
+        ))
+    };
     let router = Router::new()
-        .route("/api/auth/sign-up", guarded(post(auth::sign_up)))
-        .route("/api/auth/login", guarded(post(auth::login)))
+        .route("/api/auth/sign-up", guarded_body(post(auth::sign_up)))
+        .route("/api/auth/login", guarded_body(post(auth::login)))
         .route("/api/auth/logout", guarded(post(auth::logout)))
         .route("/api/auth/check", guarded(head(auth::check)))
         .route("/api/auth/session", guarded(get(auth::session)))
         .route(
             "/api/users/{user_id}",
-            guarded(
-                get(users::get_user)
-                    .patch(users::update_user)
-                    .delete(users::delete_user),
-            ),
+            guarded(get(users::get_user).delete(users::delete_user))
+                .merge(guarded_body(patch(users::update_user))),
         )
         .route("/health", get(health::health))
         .fallback(|| async { ApiError::RouteNotFound })

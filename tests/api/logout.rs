@@ -55,3 +55,18 @@ async fn logout_ends_only_the_presented_session(backend: Backend) {
     assert_eq!(phone.head("/api/auth/check").await.status, 200);
     assert_eq!(laptop.head("/api/auth/check").await.status, 401);
 }
+
+backend_test!(logout_ignores_any_body_even_an_oversized_one);
+async fn logout_ignores_any_body_even_an_oversized_one(backend: Backend) {
+    let app = spawn_app(&backend).await;
+    let (mut browser, _) = app.signed_up("body@example.com").await;
+
+    let request = browser
+        .request(reqwest::Method::POST, "/api/auth/logout")
+        .header("content-type", "text/plain")
+        .body("x".repeat(20_000));
+    let response = browser.send(request).await;
+
+    assert_eq!(response.status, 200, "{}", response.text);
+    assert_eq!(response.body, serde_json::json!(true));
+}
