@@ -13,6 +13,7 @@ mod logout;
 mod migrations;
 mod password_hashing;
 mod process;
+mod router_properties;
 mod session;
 mod shared_database;
 mod sign_up;
