@@ -7,17 +7,20 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{BlocklistSource, Config, ConfigError, Switch};
 use crate::domain::password::PasswordPolicy;
+use crate::domain::password_blocklist::PasswordBlocklist;
 use crate::domain::password_hasher::{HashingCost, HashingError, PasswordHasher};
 use crate::domain::session::SessionPolicy;
+use crate::domain::throttle;
 use crate::domain::time::Timestamp;
+use crate::http::rate_limit::{JANITOR_INTERVAL, RateLimits};
 use crate::http::serve::{ConnectionLimits, serve};
 use crate::http::{AppContext, AppState};
-use crate::store::{self, Store, StoreError, StoreOptions};
+use crate::store::{self, StoreError, StoreOptions};
 
-/// How often expired sessions are swept from the database.
-const EXPIRED_SESSION_SWEEP: Duration = Duration::from_secs(3600);
+/// How often expired sessions and stale throttle records are swept.
+const DATABASE_SWEEP: Duration = Duration::from_secs(3600);
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -55,18 +58,47 @@ impl App {
         };
         let hasher = PasswordHasher::new(cost, config.hash_workers(), config.hash_queue)?;
         hasher.warm_up();
+        let protections = config.protections();
+        let blocklist = match &protections.password_blocklist {
+            None => None,
+            Some(BlocklistSource::Common) => Some(Arc::new(PasswordBlocklist::common())),
+            Some(BlocklistSource::File(path)) => Some(Arc::new(
+                PasswordBlocklist::from_file(path).map_err(|err| ConfigError {
+                    flag: "--password-blocklist",
+                    reason: format!("cannot read {}: {err}", path.display()),
+                })?,
+            )),
+        };
+        let limits_on = config.rate_limits == Switch::On;
+        if !limits_on {
+            tracing::warn!(
+                "rate limits and the per-account throttle are OFF (--rate-limits off); never run so in production"
+            );
+        }
+        let rate_limits = limits_on.then(|| {
+            RateLimits::new(
+                config.login_rate_limit,
+                config.sign_up_rate_limit,
+                config.update_rate_limit,
+                config.trust_proxy,
+            )
+        });
         let state = AppState::new(AppContext {
             store,
             hasher,
             sessions: SessionPolicy::new(config.session_lifetime, config.session_idle_timeout),
             new_passwords: PasswordPolicy::for_new_passwords(
-                crate::domain::password::DEFAULT_MIN_LENGTH,
+                protections.password_min_length,
+                blocklist,
             ),
             cookie_secure: config.cookie_secure,
             body_limit: config.body_limit,
             public_origin: config.public_url.clone(),
             cors_origins: config.cors_origins.clone(),
             request_timeout: config.request_timeout,
+            rate_limits,
+            account_throttle: limits_on,
+            require_recent_auth: protections.require_recent_auth,
             started_at: Instant::now(),
         });
         let limits = ConnectionLimits {
@@ -93,22 +125,24 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_expired_sessions(
-            Arc::clone(&self.state.store),
-            self.state.sessions,
-        ));
+        let sweeper = tokio::spawn(sweep_expired_rows(self.state.clone()));
+        let janitor = tokio::spawn(forget_idle_addresses(self.state.clone()));
         let served = serve(listener, self.router(), self.limits, shutdown).await;
         sweeper.abort();
+        janitor.abort();
         served
     }
 }
 
-async fn sweep_expired_sessions(store: Arc<dyn Store>, sessions: SessionPolicy) {
-    let mut ticks = tokio::time::interval(EXPIRED_SESSION_SWEEP);
+/// Removes expired sessions and stale throttle records from the database.
+async fn sweep_expired_rows(state: AppState) {
+    let mut ticks = tokio::time::interval(DATABASE_SWEEP);
     loop {
         ticks.tick().await;
-        let (created_before, seen_before) = sessions.expiry_cutoffs(Timestamp::now());
-        match store
+        let now = Timestamp::now();
+        let (created_before, seen_before) = state.sessions.expiry_cutoffs(now);
+        match state
+            .store
             .delete_expired_sessions(created_before, seen_before)
             .await
         {
@@ -116,5 +150,26 @@ async fn sweep_expired_sessions(store: Arc<dyn Store>, sessions: SessionPolicy) 
             Ok(deleted) => tracing::info!(deleted, "expired sessions removed"),
             Err(err) => tracing::warn!(%err, "could not remove expired sessions"),
         }
+        let failures_before = now.minus(throttle::FAILURE_MEMORY);
+        let changes_before = now.minus(throttle::PASSWORD_CHANGE_WINDOW);
+        if let Err(err) = state
+            .store
+            .delete_stale_throttle_records(failures_before, changes_before)
+            .await
+        {
+            tracing::warn!(%err, "could not remove stale throttle records");
+        }
+    }
+}
+
+/// Keeps the per-address limiters from growing with every address seen.
+async fn forget_idle_addresses(state: AppState) {
+    let Some(limits) = &state.rate_limits else {
+        return;
+    };
+    let mut ticks = tokio::time::interval(JANITOR_INTERVAL);
+    loop {
+        ticks.tick().await;
+        limits.forget_idle_addresses();
     }
 }

@@ -77,6 +77,75 @@ pub struct Config {
     )]
     pub max_connections: usize,
 
+    /// Proxies in front of the service: the client address is the Nth address
+    /// from the right of `X-Forwarded-For` (0: the socket's peer address).
+    #[arg(
+        long,
+        env = "NEPTUN_TRUST_PROXY",
+        default_value_t = 0,
+        value_name = "N"
+    )]
+    pub trust_proxy: usize,
+
+    /// `off` switches every rate limit and the per-account throttle off (for
+    /// benchmarks only).
+    #[arg(long, env = "NEPTUN_RATE_LIMITS", default_value = "on", value_enum)]
+    pub rate_limits: Switch,
+
+    /// Logins per client address (`N/PERIOD`; a burst of N is allowed).
+    #[arg(
+        long,
+        env = "NEPTUN_LOGIN_RATE_LIMIT",
+        default_value = "20/1m",
+        value_name = "N/PERIOD"
+    )]
+    pub login_rate_limit: RateQuota,
+
+    /// Sign-ups per client address (`N/PERIOD`).
+    #[arg(
+        long,
+        env = "NEPTUN_SIGN_UP_RATE_LIMIT",
+        default_value = "10/10m",
+        value_name = "N/PERIOD"
+    )]
+    pub sign_up_rate_limit: RateQuota,
+
+    /// Account updates (PATCH) per client address (`N/PERIOD`).
+    #[arg(
+        long,
+        env = "NEPTUN_UPDATE_RATE_LIMIT",
+        default_value = "30/1m",
+        value_name = "N/PERIOD"
+    )]
+    pub update_rate_limit: RateQuota,
+
+    /// A PATCH that changes email or password needs a password proof this
+    /// recent, or a correct `current_password` (off unless set).
+    #[arg(long, env = "NEPTUN_REQUIRE_RECENT_AUTH", value_parser = parse_duration, value_name = "DURATION")]
+    pub require_recent_auth: Option<Duration>,
+
+    /// Shortest new password, in characters (default 8; 15 under --strict).
+    #[arg(long, env = "NEPTUN_PASSWORD_MIN_LENGTH", value_name = "N")]
+    pub password_min_length: Option<usize>,
+
+    /// Refuse common new passwords: `common` (the bundled list) or a file
+    /// with one password a line.
+    #[arg(long, env = "NEPTUN_PASSWORD_BLOCKLIST", value_name = "common|FILE")]
+    pub password_blocklist: Option<BlocklistSource>,
+
+    /// The recommended protections at once: recent authentication 10m,
+    /// minimum length 15, the bundled blocklist (explicit settings win).
+    #[arg(
+        long,
+        env = "NEPTUN_STRICT",
+        default_value = "false",
+        default_missing_value = "true",
+        num_args = 0..=1,
+        action = ArgAction::Set,
+        value_name = "true|false"
+    )]
+    pub strict: bool,
+
     /// Mark the session cookie `Secure`; `false` only for plain-http development.
     #[arg(
         long,
@@ -171,6 +240,71 @@ pub enum LogFormat {
     Text,
     Json,
 }
+
+/// `on` or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+/// A rate: `count` requests per `period`, with a burst of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateQuota {
+    pub count: u32,
+    pub period: Duration,
+}
+
+impl FromStr for RateQuota {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (count, period) = text
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?} is not N/PERIOD, as in 20/1m"))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .ok()
+            .filter(|count| *count > 0)
+            .ok_or_else(|| format!("{count:?} is not a positive count"))?;
+        let period = parse_duration(period.trim())?;
+        Ok(Self { count, period })
+    }
+}
+
+/// Where the password blocklist comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlocklistSource {
+    /// The bundled list of common passwords.
+    Common,
+    File(PathBuf),
+}
+
+impl FromStr for BlocklistSource {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "" => Err("expected common or a file path".into()),
+            "common" => Ok(Self::Common),
+            path => Ok(Self::File(PathBuf::from(path))),
+        }
+    }
+}
+
+/// The optional protections after `--strict` filled in what was not set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Protections {
+    pub require_recent_auth: Option<Duration>,
+    pub password_min_length: usize,
+    pub password_blocklist: Option<BlocklistSource>,
+}
+
+/// The recommended values `--strict` applies.
+const STRICT_RECENT_AUTH: Duration = Duration::from_secs(600);
+const STRICT_MIN_LENGTH: usize = 15;
+const DEFAULT_MIN_LENGTH: usize = 8;
 
 /// A web origin, `scheme://host[:port]`, normalised as browsers send it in
 /// `Origin` (lowercase, default port left out).
@@ -303,6 +437,25 @@ impl Config {
         })
     }
 
+    /// The optional protections in force: explicit settings, then `--strict`'s
+    /// recommendations, then the defaults that keep NEPTUN clients working.
+    pub fn protections(&self) -> Protections {
+        Protections {
+            require_recent_auth: self
+                .require_recent_auth
+                .or(self.strict.then_some(STRICT_RECENT_AUTH)),
+            password_min_length: self.password_min_length.unwrap_or(if self.strict {
+                STRICT_MIN_LENGTH
+            } else {
+                DEFAULT_MIN_LENGTH
+            }),
+            password_blocklist: self
+                .password_blocklist
+                .clone()
+                .or(self.strict.then_some(BlocklistSource::Common)),
+        }
+    }
+
     /// Checks the relations between settings that a single value parser cannot see.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let fail = |flag, reason: &str| {
@@ -316,6 +469,11 @@ impl Config {
                 "--session-idle-timeout",
                 "must not be longer than --session-lifetime",
             );
+        }
+        if let Some(min_length) = self.password_min_length {
+            if !(1..=crate::domain::password::MAX_LENGTH).contains(&min_length) {
+                return fail("--password-min-length", "must be between 1 and 256");
+            }
         }
         if self.max_connections == 0 {
             return fail("--max-connections", "must be at least 1");
@@ -363,6 +521,24 @@ mod tests {
         ));
         assert!("mysql://x".parse::<DatabaseUrl>().is_err());
         assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+    }
+
+    #[test]
+    fn rate_quotas_are_count_slash_period() {
+        assert_eq!(
+            "20/1m".parse::<RateQuota>(),
+            Ok(RateQuota {
+                count: 20,
+                period: Duration::from_secs(60)
+            })
+        );
+        assert_eq!(
+            "10 / 10m".parse::<RateQuota>().map(|q| q.period),
+            Ok(Duration::from_secs(600))
+        );
+        for bad in ["20", "0/1m", "x/1m", "20/0s", "20/soon", "-1/1m"] {
+            assert!(bad.parse::<RateQuota>().is_err(), "{bad}");
+        }
     }
 
     #[test]

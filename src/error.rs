@@ -145,6 +145,10 @@ pub enum ApiError {
     AlreadyLoggedIn,
     #[error("cross-site request")]
     CrossSite,
+    #[error("recent authentication required")]
+    RecentAuthRequired,
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("request timed out")]
     RequestTimeout,
     #[error("user not found")]
@@ -187,7 +191,10 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::AlreadyLoggedIn | Self::CrossSite => StatusCode::FORBIDDEN,
+            Self::AlreadyLoggedIn | Self::CrossSite | Self::RecentAuthRequired => {
+                StatusCode::FORBIDDEN
+            }
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UserNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -210,6 +217,8 @@ impl ApiError {
             Self::InvalidCredentials => "Invalid email or password",
             Self::AlreadyLoggedIn => "Please log out first",
             Self::CrossSite => "Cross-site request refused",
+            Self::RecentAuthRequired => "Recent authentication required",
+            Self::TooManyRequests { .. } => "Too many requests, retry later",
             Self::RequestTimeout => "Request Timeout",
             Self::UserNotFound => "User not found",
             Self::RouteNotFound => "Not Found",
@@ -239,7 +248,9 @@ impl ApiError {
 
     fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Self::ServerBusy { retry_after_secs } => Some(*retry_after_secs),
+            Self::ServerBusy { retry_after_secs } | Self::TooManyRequests { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
             _ => None,
         }
     }
@@ -270,6 +281,16 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// 429 asking the client to wait `wait`, rounded up to whole seconds.
+    pub fn too_many_requests(wait: std::time::Duration) -> Self {
+        let whole_seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self::TooManyRequests {
+            retry_after_secs: whole_seconds.max(1),
+        }
+    }
+}
+
 impl From<HashingError> for ApiError {
     fn from(err: HashingError) -> Self {
         match err {
@@ -287,6 +308,10 @@ impl From<StoreError> for ApiError {
             StoreError::EmailTaken => Self::EmailTaken,
             // The session or its user ended while this request was in flight.
             StoreError::SessionNotFound | StoreError::UserNotFound => Self::Unauthorized,
+            StoreError::TooManyPasswordChanges { oldest } => {
+                let frees_at = oldest.plus(crate::domain::throttle::PASSWORD_CHANGE_WINDOW);
+                Self::too_many_requests(frees_at.since(crate::domain::time::Timestamp::now()))
+            }
             other => Self::Internal(other.into()),
         }
     }

@@ -2,8 +2,10 @@
 
 pub mod email;
 pub mod password;
+pub mod password_blocklist;
 pub mod password_hasher;
 pub mod session;
 pub mod session_token;
+pub mod throttle;
 pub mod time;
 pub mod user;

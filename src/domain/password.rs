@@ -1,7 +1,11 @@
-//! Passwords as received: a redacting wrapper and the length policy of
-//! contract section 1 (counted in Unicode scalar values, never trimmed).
+//! Passwords as received: a redacting wrapper and the policy for new ones
+//! (contract section 1 lengths, counted in Unicode scalar values and never
+//! trimmed, and the optional blocklist of section 5).
 
 use std::fmt;
+use std::sync::Arc;
+
+use super::password_blocklist::PasswordBlocklist;
 
 /// The contract's default shortest password for sign-up and change.
 pub const DEFAULT_MIN_LENGTH: usize = 8;
@@ -31,23 +35,32 @@ impl fmt::Debug for Password {
 /// Why a password is refused by a [`PasswordPolicy`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PasswordError {
-    TooShort { minimum: usize },
-    TooLong { maximum: usize },
+    TooShort {
+        minimum: usize,
+    },
+    TooLong {
+        maximum: usize,
+    },
+    /// On the blocklist of common passwords.
+    TooCommon,
 }
 
-/// Length bounds for a password.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a password must satisfy.
+#[derive(Clone, Debug)]
 pub struct PasswordPolicy {
     pub min_length: usize,
     pub max_length: usize,
+    /// Never applied at login.
+    pub blocklist: Option<Arc<PasswordBlocklist>>,
 }
 
 impl PasswordPolicy {
     /// For new passwords (sign-up, change).
-    pub fn for_new_passwords(min_length: usize) -> Self {
+    pub fn for_new_passwords(min_length: usize, blocklist: Option<Arc<PasswordBlocklist>>) -> Self {
         Self {
             min_length,
             max_length: MAX_LENGTH,
+            blocklist,
         }
     }
 
@@ -57,6 +70,7 @@ impl PasswordPolicy {
         Self {
             min_length: 1,
             max_length: MAX_LENGTH,
+            blocklist: None,
         }
     }
 
@@ -70,6 +84,12 @@ impl PasswordPolicy {
             Err(PasswordError::TooLong {
                 maximum: self.max_length,
             })
+        } else if self
+            .blocklist
+            .as_ref()
+            .is_some_and(|list| list.contains(candidate))
+        {
+            Err(PasswordError::TooCommon)
         } else {
             Ok(())
         }
@@ -82,7 +102,7 @@ mod tests {
 
     #[test]
     fn counts_unicode_scalar_values_not_bytes() {
-        let policy = PasswordPolicy::for_new_passwords(8);
+        let policy = PasswordPolicy::for_new_passwords(8, None);
         assert_eq!(
             policy.check("ünïcödé"),
             Err(PasswordError::TooShort { minimum: 8 })
@@ -97,7 +117,7 @@ mod tests {
 
     #[test]
     fn never_trims_so_spaces_count() {
-        let policy = PasswordPolicy::for_new_passwords(8);
+        let policy = PasswordPolicy::for_new_passwords(8, None);
         assert_eq!(policy.check("       x"), Ok(()));
         assert!(policy.check("  abc  ").is_err());
     }
@@ -110,6 +130,19 @@ mod tests {
             policy.check(""),
             Err(PasswordError::TooShort { minimum: 1 })
         );
+    }
+
+    #[test]
+    fn a_blocklisted_password_is_too_common_for_new_passwords_only() {
+        let blocklist = Some(Arc::new(PasswordBlocklist::common()));
+        let policy = PasswordPolicy::for_new_passwords(8, blocklist);
+        assert_eq!(policy.check("Password123"), Err(PasswordError::TooCommon));
+        assert_eq!(
+            policy.check("short"),
+            Err(PasswordError::TooShort { minimum: 8 })
+        );
+        assert_eq!(policy.check("correct horse battery staple"), Ok(()));
+        assert_eq!(PasswordPolicy::for_login().check("password123"), Ok(()));
     }
 
     #[test]

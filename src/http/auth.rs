@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::json_body::JsonObject;
 use super::session::{CurrentSession, MaybeSession, SignedOut, clearing_cookie, session_cookie};
+use super::throttle;
 use super::validation::{Issues, email_field, password_field, string_field};
 use crate::domain::email::Email;
 use crate::domain::password::{Password, PasswordPolicy};
@@ -27,7 +28,7 @@ struct CredentialsInput {
 
 impl CredentialsInput {
     /// Sign-up: a new password under `policy`, and `confirmPassword` equal to it when sent.
-    fn for_sign_up(body: &Map<String, Value>, policy: PasswordPolicy) -> Result<Self, ApiError> {
+    fn for_sign_up(body: &Map<String, Value>, policy: &PasswordPolicy) -> Result<Self, ApiError> {
         let mut issues = Issues::default();
         let email = email_field(body, "email", true, &mut issues);
         let password = password_field(body, "password", policy, true, &mut issues);
@@ -46,7 +47,7 @@ impl CredentialsInput {
         let password = password_field(
             body,
             "password",
-            PasswordPolicy::for_login(),
+            &PasswordPolicy::for_login(),
             true,
             &mut issues,
         );
@@ -74,7 +75,7 @@ pub async fn sign_up(
     _: SignedOut,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
-    let input = CredentialsInput::for_sign_up(&body, state.new_passwords)?;
+    let input = CredentialsInput::for_sign_up(&body, &state.new_passwords)?;
     let password_hash = state.hasher.hash(input.password).await?;
     let now = Timestamp::now();
     let user = User {
@@ -103,6 +104,7 @@ pub async fn login(
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     let input = CredentialsInput::for_login(&body)?;
+    let password_check = throttle::before_password_check(&state, &input.email).await?;
     let credentials = state.store.find_credentials(&input.email).await?;
     let stored_hash = credentials
         .as_ref()
@@ -110,9 +112,11 @@ pub async fn login(
     // An unknown email is verified against a dummy hash: same answer, same work.
     let verification = state.hasher.verify(input.password, stored_hash).await?;
     let Some(credentials) = credentials.filter(|_| verification.matched) else {
+        password_check.failed(&state).await?;
         tracing::info!("login failed");
         return Err(ApiError::InvalidCredentials);
     };
+    password_check.succeeded(&state).await?;
     let now = Timestamp::now();
     let issued = state.sessions.issue(credentials.user_id.clone(), now)?;
     match state

@@ -1,6 +1,6 @@
 //! Checks that run once a route and method have matched, before any
-//! extractor, in the contract's order: cross-site refusal, then (for routes
-//! that read a body) the declared body size.
+//! extractor, in the contract's order: cross-site refusal, the declared body
+//! size (routes that read a body), the per-address rate limit.
 
 use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_LENGTH, HOST, ORIGIN};
@@ -9,47 +9,42 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::rate_limit::Limited;
 use crate::config::Origin;
 use crate::error::ApiError;
 
 /// `Sec-Fetch-Site`, sent by every current browser.
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
-/// Refuses what must not reach a handler that reads a JSON body.
-pub async fn guard_body_request(
-    State(state): State<AppState>,
+/// What the guard checks on one route.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RouteGuard {
+    /// The route reads a JSON body, so a declared size over the limit is 413.
+    pub reads_body: bool,
+    /// The per-address limit of this route, if any.
+    pub rate_limit: Option<Limited>,
+}
+
+/// Refuses, in the contract's order, what must not reach the handler.
+pub async fn guard_request(
+    State((state, route)): State<(AppState, RouteGuard)>,
     request: Request,
     next: Next,
 ) -> Response {
-    if let Err(refusal) = refuse_cross_site(&request, &state) {
-        return refusal.into_response();
+    if changes_state(request.method()) && is_cross_site(request.headers(), &state) {
+        return ApiError::CrossSite.into_response();
     }
     // An oversized upload costs neither a session lookup nor its bytes.
-    if declared_length(request.headers()).is_some_and(|length| length > state.body_limit as u64) {
+    let declared = declared_length(request.headers());
+    if route.reads_body && declared.is_some_and(|length| length > state.body_limit as u64) {
         return ApiError::PayloadTooLarge.into_response();
     }
+    if let (Some(limited), Some(limits)) = (route.rate_limit, &state.rate_limits) {
+        if let Err(wait) = limits.check(limited, &request) {
+            return ApiError::too_many_requests(wait).into_response();
+        }
+    }
     next.run(request).await
-}
-
-/// Refuses what must not reach a handler that ignores any body (logout,
-/// delete, reads), so that their answers stay within the contract's set.
-pub async fn guard_request(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match refuse_cross_site(&request, &state) {
-        Ok(()) => next.run(request).await,
-        Err(refusal) => refusal.into_response(),
-    }
-}
-
-fn refuse_cross_site(request: &Request, state: &AppState) -> Result<(), ApiError> {
-    if changes_state(request.method()) && is_cross_site(request.headers(), state) {
-        Err(ApiError::CrossSite)
-    } else {
-        Ok(())
-    }
 }
 
 fn changes_state(method: &Method) -> bool {

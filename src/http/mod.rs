@@ -5,9 +5,11 @@ mod auth;
 mod guard;
 mod health;
 mod json_body;
+pub mod rate_limit;
 mod router;
 pub mod serve;
 mod session;
+mod throttle;
 mod users;
 mod validation;
 
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 
 pub use router::router;
 
+use self::rate_limit::RateLimits;
 use crate::config::Origin;
 use crate::domain::password::PasswordPolicy;
 use crate::domain::password_hasher::PasswordHasher;
@@ -39,6 +42,12 @@ pub struct AppContext {
     /// Origins allowed credentialed CORS; also exempt from cross-site refusal.
     pub cors_origins: Vec<Origin>,
     pub request_timeout: Duration,
+    /// Per-address limits; `None` with `--rate-limits off`.
+    pub rate_limits: Option<RateLimits>,
+    /// Whether the per-account throttle applies (`--rate-limits on`).
+    pub account_throttle: bool,
+    /// `--require-recent-auth`, after `--strict`.
+    pub require_recent_auth: Option<Duration>,
     pub started_at: Instant,
 }
 

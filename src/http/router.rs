@@ -15,6 +15,8 @@ use axum::routing::{MethodRouter, get, head, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use super::guard::RouteGuard;
+use super::rate_limit::Limited;
 use super::{AppState, auth, guard, health, session, users};
 use crate::config::Origin;
 use crate::error::ApiError;
@@ -23,28 +25,35 @@ use crate::error::ApiError;
 pub fn router(state: AppState) -> Router {
     // Guards go on each method router (not the whole route), so that a wrong
     // method is 405 before any guard speaks, as the order of checks requires.
-    let guarded = |method_router: MethodRouter<AppState>| {
+    let guarded = |route: RouteGuard, method_router: MethodRouter<AppState>| {
         method_router.route_layer(middleware::from_fn_with_state(
-            state.clone(),
+            (state.clone(), route),
             guard::guard_request,
         ))
     };
-    let guarded_body = |method_router: MethodRouter<AppState>| {
-        method_router.route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            guard::guard_body_request,
-        ))
+    let plain = RouteGuard::default();
+    let body_limited = |limited| RouteGuard {
+        reads_body: true,
+        rate_limit: Some(limited),
     };
     let router = Router::new()
-        .route("/api/auth/sign-up", guarded_body(post(auth::sign_up)))
-        .route("/api/auth/login", guarded_body(post(auth::login)))
-        .route("/api/auth/logout", guarded(post(auth::logout)))
-        .route("/api/auth/check", guarded(head(auth::check)))
-        .route("/api/auth/session", guarded(get(auth::session)))
+        .route(
+            "/api/auth/sign-up",
+            guarded(body_limited(Limited::SignUp), post(auth::sign_up)),
+        )
+        .route(
+            "/api/auth/login",
+            guarded(body_limited(Limited::Login), post(auth::login)),
+        )
+        .route("/api/auth/logout", guarded(plain, post(auth::logout)))
+        .route("/api/auth/check", guarded(plain, head(auth::check)))
+        .route("/api/auth/session", guarded(plain, get(auth::session)))
         .route(
             "/api/users/{user_id}",
-            guarded(get(users::get_user).delete(users::delete_user))
-                .merge(guarded_body(patch(users::update_user))),
+            guarded(plain, get(users::get_user).delete(users::delete_user)).merge(guarded(
+                body_limited(Limited::Update),
+                patch(users::update_user),
+            )),
         )
         .route("/health", get(health::health))
         .fallback(|| async { ApiError::RouteNotFound })

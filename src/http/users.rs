@@ -12,6 +12,7 @@ use super::AppState;
 use super::auth::user_body;
 use super::json_body::JsonObject;
 use super::session::{CurrentSession, clearing_cookie, session_cookie};
+use super::throttle::{self, PasswordCheck};
 use super::validation::{Issues, email_field, password_field, string_field};
 use crate::domain::email::Email;
 use crate::domain::password::{Password, PasswordPolicy};
@@ -37,15 +38,27 @@ pub async fn update_user(
 ) -> Result<Response, ApiError> {
     ensure_own_id(&current, user_id)?;
     let JsonObject(body) = body.map_err(ApiError::for_update)?;
-    let input = UpdateInput::parse(&body, state.new_passwords)?;
+    let input = UpdateInput::parse(&body, &state.new_passwords)?;
 
-    let reauthenticated = match input.current_password {
-        Some(current_password) => {
-            verify_current_password(&state, &current, current_password).await?;
+    // Per-account throttle: waits after failed password checks, and the cap
+    // on password changes.
+    let password_check = match &input.current_password {
+        Some(_) => Some(throttle::before_password_check(&state, &current.user.email).await?),
+        None => None,
+    };
+    let password_change_limit = match &input.password {
+        Some(_) => throttle::password_change_allowed(&state, &current.user.id).await?,
+        None => None,
+    };
+
+    let reauthenticated = match (input.current_password, password_check) {
+        (Some(current_password), Some(check)) => {
+            verify_current_password(&state, &current, current_password, check).await?;
             true
         }
-        None => false,
+        _ => false,
     };
+    ensure_recent_authentication(&state, &current, reauthenticated)?;
     let password_hash = match input.password {
         Some(password) => Some(state.hasher.hash(password).await?),
         None => None,
@@ -64,6 +77,7 @@ pub async fn update_user(
             password_hash,
             presented_token_hash: current.token.hash(),
             rotated_session: rotated.row.clone(),
+            password_change_limit,
         })
         .await?;
     tracing::info!(user_id = %user.id, password_changed, "account updated");
@@ -109,7 +123,7 @@ struct UpdateInput {
 }
 
 impl UpdateInput {
-    fn parse(body: &Map<String, Value>, policy: PasswordPolicy) -> Result<Self, ApiError> {
+    fn parse(body: &Map<String, Value>, policy: &PasswordPolicy) -> Result<Self, ApiError> {
         let mut issues = Issues::default();
         let email = email_field(body, "email", false, &mut issues);
         let password = password_field(body, "password", policy, false, &mut issues);
@@ -132,11 +146,13 @@ impl UpdateInput {
     }
 }
 
-/// Rule 6: a `current_password`, when sent, is always checked.
+/// Rule 6: a `current_password`, when sent, is always checked; a wrong one
+/// counts towards the per-account throttle.
 async fn verify_current_password(
     state: &AppState,
     current: &CurrentSession,
     current_password: Password,
+    check: PasswordCheck,
 ) -> Result<(), ApiError> {
     let stored = state
         .store
@@ -145,11 +161,31 @@ async fn verify_current_password(
         .ok_or(ApiError::Unauthorized)?;
     let verification = state.hasher.verify(current_password, Some(stored)).await?;
     if verification.matched {
-        Ok(())
+        check.succeeded(state).await
     } else {
+        check.failed(state).await?;
         Err(ApiError::InvalidBody {
             shape: BodyShape::Update,
             issues: vec![Issue::wrong_current_password()],
         })
+    }
+}
+
+/// With `--require-recent-auth`, a change needs a password proof (sign-up,
+/// login, or `current_password`) within the window. It reads
+/// `authenticated_at`, never `loggedInAt`, which every rotation renews.
+fn ensure_recent_authentication(
+    state: &AppState,
+    current: &CurrentSession,
+    reauthenticated: bool,
+) -> Result<(), ApiError> {
+    let Some(window) = state.require_recent_auth else {
+        return Ok(());
+    };
+    let proven_recently = Timestamp::now().since(current.session.authenticated_at) <= window;
+    if reauthenticated || proven_recently {
+        Ok(())
+    } else {
+        Err(ApiError::RecentAuthRequired)
     }
 }

@@ -74,7 +74,7 @@ pub fn email_field(
 pub fn password_field(
     body: &Map<String, Value>,
     field: &'static str,
-    policy: PasswordPolicy,
+    policy: &PasswordPolicy,
     required: bool,
     issues: &mut Issues,
 ) -> Option<Password> {
@@ -87,6 +87,10 @@ pub fn password_field(
         }
         Err(PasswordError::TooLong { maximum }) => {
             issues.push(Issue::too_big(field, maximum));
+            None
+        }
+        Err(PasswordError::TooCommon) => {
+            issues.push(Issue::custom(field, "This password is too common"));
             None
         }
     }
@@ -160,8 +164,8 @@ mod tests {
     fn a_short_password_is_too_small_with_the_policy_minimum() {
         let body = object(json!({ "password": "short" }));
         let mut issues = Issues::default();
-        let policy = PasswordPolicy::for_new_passwords(8);
-        assert!(password_field(&body, "password", policy, true, &mut issues).is_none());
+        let policy = PasswordPolicy::for_new_passwords(8, None);
+        assert!(password_field(&body, "password", &policy, true, &mut issues).is_none());
         assert_eq!(issues.into_vec(), vec![Issue::too_small("password", 8)]);
     }
 }

@@ -15,6 +15,7 @@ use crate::config::{DatabaseUrl, SqliteSynchronous};
 use crate::domain::email::Email;
 use crate::domain::session::SessionRow;
 use crate::domain::session_token::SessionTokenHash;
+use crate::domain::throttle::FailureRecord;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 
@@ -52,6 +53,17 @@ pub struct AccountUpdate {
     pub presented_token_hash: SessionTokenHash,
     /// The same session under its new token.
     pub rotated_session: SessionRow,
+    /// When set and a password is given: refuse the change if `max` changes
+    /// happened since `since`, else record this one — inside the transaction,
+    /// so concurrent changes cannot both slip under the cap.
+    pub password_change_limit: Option<PasswordChangeLimit>,
+}
+
+/// The cap on password changes checked inside an update.
+#[derive(Clone, Copy, Debug)]
+pub struct PasswordChangeLimit {
+    pub since: Timestamp,
+    pub max: u32,
 }
 
 /// Why a store call failed.
@@ -66,6 +78,9 @@ pub enum StoreError {
     /// The session the write depends on ended meanwhile (logout, revocation).
     #[error("session not found")]
     SessionNotFound,
+    /// The password-change cap was reached; the oldest change in the window.
+    #[error("too many password changes")]
+    TooManyPasswordChanges { oldest: Timestamp },
     #[error("database error: {0}")]
     Database(String),
 }
@@ -122,6 +137,35 @@ pub trait Store: Send + Sync + 'static {
         &self,
         created_before: Timestamp,
         seen_before: Timestamp,
+    ) -> Result<u64, StoreError>;
+
+    /// Consecutive failed password checks recorded for `email`.
+    async fn password_failures(&self, email: &Email) -> Result<Option<FailureRecord>, StoreError>;
+
+    /// Counts one more failed password check for `email`.
+    async fn record_password_failure(
+        &self,
+        email: &Email,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets the failures of `email` after a correct password.
+    async fn clear_password_failures(&self, email: &Email) -> Result<(), StoreError>;
+
+    /// Successful password changes of `user_id` since `since`: how many, and
+    /// when the oldest of them happened.
+    async fn password_changes_since(
+        &self,
+        user_id: &UserId,
+        since: Timestamp,
+    ) -> Result<(u32, Option<Timestamp>), StoreError>;
+
+    /// Removes failure records untouched since `failures_before` and password
+    /// changes older than `changes_before`; returns how many rows.
+    async fn delete_stale_throttle_records(
+        &self,
+        failures_before: Timestamp,
+        changes_before: Timestamp,
     ) -> Result<u64, StoreError>;
 
     /// A cheap round trip that proves the database answers.

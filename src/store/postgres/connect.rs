@@ -24,10 +24,16 @@ const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
 const MIGRATION_LOCK_KEY: i64 = 0x6e65_7074_756e;
 
 /// Every migration in order: (number, SQL). Numbers match the SQLite set.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../migrations/postgres/0001_accounts.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/postgres/0001_accounts.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/postgres/0002_throttle.sql"),
+    ),
+];
 
 /// Builds the pool for `url` without connecting yet.
 pub fn pool(url: &str, max_connections: usize) -> Result<Pool, StoreError> {

@@ -9,10 +9,13 @@ use deadpool_postgres::{Object, Pool};
 use tokio_postgres::Row;
 
 use self::connect::{from_driver, unreachable};
-use super::{AccountUpdate, Credentials, NewUser, SessionWithUser, Store, StoreError};
+use super::{
+    AccountUpdate, Credentials, NewUser, PasswordChangeLimit, SessionWithUser, Store, StoreError,
+};
 use crate::domain::email::Email;
 use crate::domain::session::SessionRow;
 use crate::domain::session_token::SessionTokenHash;
+use crate::domain::throttle::FailureRecord;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 
@@ -67,6 +70,54 @@ async fn insert_session(
         .await
         .map_err(from_driver)?;
     Ok(())
+}
+
+/// Counts the user's recent password changes and records this one, or
+/// refuses it when the cap is reached.
+async fn record_password_change(
+    transaction: &deadpool_postgres::Transaction<'_>,
+    user_id: &UserId,
+    limit: PasswordChangeLimit,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let (count, oldest) = count_password_changes(transaction, user_id, limit.since).await?;
+    if count >= limit.max {
+        return Err(StoreError::TooManyPasswordChanges {
+            oldest: oldest.unwrap_or(now),
+        });
+    }
+    let statement = transaction
+        .prepare_cached("INSERT INTO password_changes (user_id, changed_at) VALUES ($1, $2)")
+        .await
+        .map_err(from_driver)?;
+    transaction
+        .execute(&statement, &[&user_id.as_str(), &now.as_millis()])
+        .await
+        .map_err(from_driver)?;
+    Ok(())
+}
+
+async fn count_password_changes(
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: &UserId,
+    since: Timestamp,
+) -> Result<(u32, Option<Timestamp>), StoreError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT COUNT(*), MIN(changed_at) FROM password_changes WHERE user_id = $1 AND changed_at > $2",
+        )
+        .await
+        .map_err(from_driver)?;
+    let row = client
+        .query_one(&statement, &[&user_id.as_str(), &since.as_millis()])
+        .await
+        .map_err(from_driver)?;
+    let count: i64 = row.get(0);
+    let oldest: Option<i64> = row.get(1);
+    Ok((
+        u32::try_from(count).unwrap_or(u32::MAX),
+        oldest.map(Timestamp::from_millis),
+    ))
 }
 
 fn session_from_row(token_hash: SessionTokenHash, row: &Row) -> SessionWithUser {
@@ -171,6 +222,12 @@ impl Store for PostgresStore {
             .map_err(from_driver)?
             .ok_or(StoreError::UserNotFound)?
             .get(0);
+        // The UPDATE above holds the user's row lock, so concurrent changes of
+        // one account count and record their password changes in turn.
+        if let (Some(limit), Some(_)) = (update.password_change_limit, &update.password_hash) {
+            record_password_change(&transaction, &update.user_id, limit, rotated.logged_in_at)
+                .await?;
+        }
         let move_session = transaction
             .prepare_cached(
                 "UPDATE sessions SET token_hash = $3, authenticated_at = $4,
@@ -320,6 +377,91 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(from_driver)
+    }
+
+    async fn password_failures(&self, email: &Email) -> Result<Option<FailureRecord>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT failures, last_failure_at FROM password_failures WHERE email = $1",
+            )
+            .await
+            .map_err(from_driver)?;
+        let row = client
+            .query_opt(&statement, &[&email.as_str()])
+            .await
+            .map_err(from_driver)?;
+        Ok(row.map(|row| FailureRecord {
+            failures: u32::try_from(row.get::<_, i64>(0)).unwrap_or(u32::MAX),
+            last_failure_at: Timestamp::from_millis(row.get(1)),
+        }))
+    }
+
+    async fn record_password_failure(
+        &self,
+        email: &Email,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "INSERT INTO password_failures (email, failures, last_failure_at) VALUES ($1, 1, $2)
+                 ON CONFLICT (email) DO UPDATE
+                 SET failures = password_failures.failures + 1, last_failure_at = excluded.last_failure_at",
+            )
+            .await
+            .map_err(from_driver)?;
+        client
+            .execute(&statement, &[&email.as_str(), &now.as_millis()])
+            .await
+            .map_err(from_driver)?;
+        Ok(())
+    }
+
+    async fn clear_password_failures(&self, email: &Email) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM password_failures WHERE email = $1",
+                &[&email.as_str()],
+            )
+            .await
+            .map_err(from_driver)?;
+        Ok(())
+    }
+
+    async fn password_changes_since(
+        &self,
+        user_id: &UserId,
+        since: Timestamp,
+    ) -> Result<(u32, Option<Timestamp>), StoreError> {
+        let client = self.client().await?;
+        count_password_changes(&client, user_id, since).await
+    }
+
+    async fn delete_stale_throttle_records(
+        &self,
+        failures_before: Timestamp,
+        changes_before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(from_driver)?;
+        let failures = transaction
+            .execute(
+                "DELETE FROM password_failures WHERE last_failure_at < $1",
+                &[&failures_before.as_millis()],
+            )
+            .await
+            .map_err(from_driver)?;
+        let changes = transaction
+            .execute(
+                "DELETE FROM password_changes WHERE changed_at < $1",
+                &[&changes_before.as_millis()],
+            )
+            .await
+            .map_err(from_driver)?;
+        transaction.commit().await.map_err(from_driver)?;
+        Ok(failures + changes)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

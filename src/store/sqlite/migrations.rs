@@ -7,10 +7,16 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::store::StoreError;
 
 /// Every migration in order: (number, SQL). Numbers match the PostgreSQL set.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    include_str!("../../../migrations/sqlite/0001_accounts.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/sqlite/0001_accounts.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/sqlite/0002_throttle.sql"),
+    ),
+];
 
 /// Brings the schema to the newest version this binary knows.
 pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {

@@ -1,0 +1,223 @@
+//! Per-address rate limits (contract section 5): GCRA from `governor`,
+//! keyed by the client address, per process. IPv6 clients are keyed by
+//! their /64, since one host usually holds a whole /64.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::RateQuota;
+
+/// How often the limiters forget addresses whose allowance is full again.
+pub const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The routes with a per-address limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limited {
+    Login,
+    SignUp,
+    Update,
+}
+
+/// One keyed limiter per limited route.
+pub struct RateLimits {
+    login: DefaultKeyedRateLimiter<IpAddr>,
+    sign_up: DefaultKeyedRateLimiter<IpAddr>,
+    update: DefaultKeyedRateLimiter<IpAddr>,
+    trust_proxy: usize,
+}
+
+impl RateLimits {
+    pub fn new(
+        login: RateQuota,
+        sign_up: RateQuota,
+        update: RateQuota,
+        trust_proxy: usize,
+    ) -> Self {
+        Self {
+            login: RateLimiter::keyed(quota(login)),
+            sign_up: RateLimiter::keyed(quota(sign_up)),
+            update: RateLimiter::keyed(quota(update)),
+            trust_proxy,
+        }
+    }
+
+    /// Counts this request; `Err` holds how long the client must wait.
+    pub fn check<B>(&self, route: Limited, request: &Request<B>) -> Result<(), Duration> {
+        let key = rate_key(client_address(request, self.trust_proxy));
+        let limiter = match route {
+            Limited::Login => &self.login,
+            Limited::SignUp => &self.sign_up,
+            Limited::Update => &self.update,
+        };
+        limiter
+            .check_key(&key)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// Drops the state of addresses that are back to a full allowance, so
+    /// the keyed stores do not grow with every address ever seen.
+    pub fn forget_idle_addresses(&self) {
+        for limiter in [&self.login, &self.sign_up, &self.update] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
+    /// Addresses currently remembered, over all limiters.
+    pub fn remembered_addresses(&self) -> usize {
+        self.login.len() + self.sign_up.len() + self.update.len()
+    }
+}
+
+/// N per period with a burst of N: the allowance refills one every period / N.
+fn quota(rate: RateQuota) -> Quota {
+    let count = NonZeroU32::new(rate.count).unwrap_or(NonZeroU32::MIN);
+    let refill = (rate.period / count.get()).max(Duration::from_nanos(1));
+    Quota::with_period(refill)
+        .unwrap_or_else(|| Quota::per_second(count))
+        .allow_burst(count)
+}
+
+/// The client's address: the socket's peer, or with `trust_proxy` = N the
+/// Nth address from the right of `X-Forwarded-For` (each trusted proxy
+/// appends the address it saw), or its leftmost if it holds fewer.
+pub fn client_address<B>(request: &Request<B>, trust_proxy: usize) -> IpAddr {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(peer)| {
+            peer.ip()
+        });
+    if trust_proxy == 0 {
+        return peer;
+    }
+    forwarded_address(request.headers(), trust_proxy).unwrap_or(peer)
+}
+
+fn forwarded_address(headers: &HeaderMap, trust_proxy: usize) -> Option<IpAddr> {
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|hop| !hop.is_empty())
+        .collect();
+    let index = hops.len().checked_sub(trust_proxy).unwrap_or(0);
+    hops.get(index)?.parse().ok()
+}
+
+/// IPv4 as is (IPv4-mapped IPv6 too); IPv6 by its /64 prefix.
+fn rate_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !u128::from(u64::MAX))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(peer: &str, forwarded: Option<&str>) -> Request<()> {
+        let mut request = Request::new(());
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        if let Some(forwarded) = forwarded {
+            request
+                .headers_mut()
+                .insert("x-forwarded-for", forwarded.parse().unwrap());
+        }
+        request
+    }
+
+    #[test]
+    fn the_socket_address_is_used_unless_proxies_are_trusted() {
+        let spoofed = request("203.0.113.7:5000", Some("198.51.100.1"));
+        assert_eq!(
+            client_address(&spoofed, 0),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn with_n_trusted_proxies_the_nth_address_from_the_right_is_the_client() {
+        let through_two = request("10.0.0.2:5000", Some("198.51.100.1, 192.0.2.50, 10.0.0.1"));
+        assert_eq!(
+            client_address(&through_two, 1),
+            "10.0.0.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_address(&through_two, 2),
+            "192.0.2.50".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_address(&through_two, 5),
+            "198.51.100.1".parse::<IpAddr>().unwrap()
+        );
+        let without_header = request("10.0.0.2:5000", None);
+        assert_eq!(
+            client_address(&without_header, 1),
+            "10.0.0.2".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn ipv6_addresses_share_a_key_per_64_and_mapped_ipv4_is_ipv4() {
+        let a = rate_key("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = rate_key("2001:db8:1:2:bbbb::9".parse().unwrap());
+        let other = rate_key("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, other);
+        assert_eq!(
+            rate_key("::ffff:192.0.2.1".parse().unwrap()),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_quota_of_n_allows_a_burst_of_n_then_refuses_with_a_wait() {
+        let limits = RateLimits::new(
+            RateQuota {
+                count: 3,
+                period: Duration::from_secs(60),
+            },
+            RateQuota {
+                count: 1,
+                period: Duration::from_secs(60),
+            },
+            RateQuota {
+                count: 1,
+                period: Duration::from_secs(60),
+            },
+            0,
+        );
+        let client = request("192.0.2.1:1", None);
+        for _ in 0..3 {
+            assert!(limits.check(Limited::Login, &client).is_ok());
+        }
+        let wait = limits.check(Limited::Login, &client).unwrap_err();
+        assert!(
+            wait > Duration::from_secs(15) && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
+        assert!(
+            limits
+                .check(Limited::Login, &request("192.0.2.2:1", None))
+                .is_ok(),
+            "per address"
+        );
+        assert!(limits.check(Limited::SignUp, &client).is_ok(), "per route");
+        assert_eq!(limits.remembered_addresses(), 3);
+    }
+}
