@@ -18,6 +18,8 @@ async fn a_login_flood_gets_503_with_retry_after_while_session_checks_answer(bac
             "19456",
             "--argon2-iterations",
             "4",
+            "--rate-limits",
+            "off",
         ],
     )
     .await;
