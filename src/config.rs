@@ -304,7 +304,6 @@ pub struct Protections {
 /// The recommended values `--strict` applies.
 const STRICT_RECENT_AUTH: Duration = Duration::from_secs(600);
 const STRICT_MIN_LENGTH: usize = 15;
-const DEFAULT_MIN_LENGTH: usize = 8;
 
 /// A web origin, `scheme://host[:port]`, normalised as browsers send it in
 /// `Origin` (lowercase, default port left out).
@@ -447,7 +446,7 @@ impl Config {
             password_min_length: self.password_min_length.unwrap_or(if self.strict {
                 STRICT_MIN_LENGTH
             } else {
-                DEFAULT_MIN_LENGTH
+                crate::domain::password::DEFAULT_MIN_LENGTH
             }),
             password_blocklist: self
                 .password_blocklist
@@ -521,6 +520,64 @@ mod tests {
         ));
         assert!("mysql://x".parse::<DatabaseUrl>().is_err());
         assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+    }
+
+    fn parsed(args: &[&str]) -> Config {
+        #[derive(clap::Parser)]
+        struct Settings {
+            #[command(flatten)]
+            config: Config,
+        }
+        let mut argv = vec!["neptun-accounts"];
+        argv.extend_from_slice(args);
+        <Settings as clap::Parser>::try_parse_from(argv)
+            .expect("valid settings")
+            .config
+    }
+
+    #[test]
+    fn the_optional_protections_are_off_by_default() {
+        assert_eq!(
+            parsed(&[]).protections(),
+            Protections {
+                require_recent_auth: None,
+                password_min_length: 8,
+                password_blocklist: None,
+            }
+        );
+    }
+
+    #[test]
+    fn strict_applies_the_recommended_values_and_explicit_settings_win() {
+        assert_eq!(
+            parsed(&["--strict"]).protections(),
+            Protections {
+                require_recent_auth: Some(Duration::from_secs(600)),
+                password_min_length: 15,
+                password_blocklist: Some(BlocklistSource::Common),
+            }
+        );
+        assert_eq!(
+            parsed(&[
+                "--strict",
+                "--require-recent-auth",
+                "2m",
+                "--password-min-length",
+                "12",
+                "--password-blocklist",
+                "mine.txt",
+            ])
+            .protections(),
+            Protections {
+                require_recent_auth: Some(Duration::from_secs(120)),
+                password_min_length: 12,
+                password_blocklist: Some(BlocklistSource::File(PathBuf::from("mine.txt"))),
+            }
+        );
+        assert_eq!(
+            parsed(&["--strict", "false"]).protections(),
+            parsed(&[]).protections()
+        );
     }
 
     #[test]

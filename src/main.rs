@@ -1,12 +1,11 @@
 //! The `neptun-accounts` binary: parses the command line, then hands over to
 //! the library. Every startup failure ends here as one line on stderr.
 
-use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use neptun_accounts::App;
-use neptun_accounts::config::{Config, LogFormat};
+use neptun_accounts::config::Config;
 use tokio::net::TcpListener;
 
 /// Account and session service behind the NEPTUN API.
@@ -51,7 +50,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> ExitCode {
-    init_tracing(config.log_format);
+    neptun_accounts::logging::init(config.log_format);
     let listen = config.listen;
     let database = config.database_url.to_string();
     let app = match App::build(config).await {
@@ -75,19 +74,6 @@ async fn serve(config: Config) -> ExitCode {
 fn fail(message: &str) -> ExitCode {
     eprintln!("neptun-accounts: {message}");
     ExitCode::FAILURE
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
 }
 
 async fn shutdown_signal() {

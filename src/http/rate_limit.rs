@@ -109,7 +109,7 @@ fn forwarded_address(headers: &HeaderMap, trust_proxy: usize) -> Option<IpAddr> 
         .map(str::trim)
         .filter(|hop| !hop.is_empty())
         .collect();
-    let index = hops.len().checked_sub(trust_proxy).unwrap_or(0);
+    let index = hops.len().saturating_sub(trust_proxy);
     hops.get(index)?.parse().ok()
 }
 

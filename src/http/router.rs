@@ -4,7 +4,7 @@ use std::any::Any;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS,
 };
@@ -14,6 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, head, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::{Level, Span};
 
 use super::guard::RouteGuard;
 use super::rate_limit::Limited;
@@ -67,12 +69,32 @@ pub fn router(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(middleware::from_fn(security_headers))
-        .layer(CatchPanicLayer::custom(panic_response));
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        );
     let router = match cors_layer(&state.cors_origins) {
         Some(cors) => router.layer(cors),
         None => router,
     };
     router.with_state(state)
+}
+
+/// The span every log line of a request carries: its method and matched
+/// route (never the raw path, which holds ids, nor any header, which would
+/// hold the session cookie).
+fn request_span(request: &Request) -> Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route)
 }
 
 /// Credentialed CORS for exactly the configured origins, preflight included;

@@ -4,7 +4,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_neptun-accounts");
@@ -13,12 +13,18 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_neptun-accounts");
 pub struct ServerProcess {
     pub child: Child,
     pub address: SocketAddr,
+    log: Arc<Mutex<String>>,
 }
 
 impl ServerProcess {
     /// Starts the binary on `database_url` and a free loopback port, with the
     /// test defaults (cheap Argon2, plain-http cookies), and waits until it listens.
     pub fn start(database_url: &str, extra: &[&str]) -> Self {
+        Self::start_logging(database_url, extra, "info")
+    }
+
+    /// As [`ServerProcess::start`], logging at `rust_log` (JSON lines).
+    pub fn start_logging(database_url: &str, extra: &[&str], rust_log: &str) -> Self {
         let url = database_url;
         let mut child = Command::new(BINARY)
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
@@ -32,15 +38,22 @@ impl ServerProcess {
             ])
             .args(["--log-format", "json"])
             .args(extra)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", rust_log)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("binary starts");
         let stderr = child.stderr.take().expect("stderr piped");
         let (found, address) = mpsc::channel();
+        let log = Arc::new(Mutex::new(String::new()));
+        let kept = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                {
+                    let mut kept = kept.lock().expect("log");
+                    kept.push_str(&line);
+                    kept.push('\n');
+                }
                 let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
                     continue;
                 };
@@ -55,7 +68,13 @@ impl ServerProcess {
         Self {
             child,
             address: address.parse().expect("a socket address"),
+            log,
         }
+    }
+
+    /// Everything the process has written to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
     }
 
     pub fn base_url(&self) -> String {

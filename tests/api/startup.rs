@@ -64,6 +64,22 @@ fn bad_durations_and_numbers_are_refused() {
         (&["--cookie-secure", "yes"][..], "--cookie-secure"),
         (&["--sqlite-synchronous", "off"][..], "--sqlite-synchronous"),
         (&["--database-url", "mysql://x"][..], "--database-url"),
+        (&["--rate-limits", "maybe"][..], "--rate-limits"),
+        (&["--login-rate-limit", "20"][..], "--login-rate-limit"),
+        (
+            &["--sign-up-rate-limit", "0/1m"][..],
+            "--sign-up-rate-limit",
+        ),
+        (
+            &["--update-rate-limit", "30/never"][..],
+            "--update-rate-limit",
+        ),
+        (&["--trust-proxy", "two"][..], "--trust-proxy"),
+        (
+            &["--require-recent-auth", "0s"][..],
+            "--require-recent-auth",
+        ),
+        (&["--strict", "yes"][..], "--strict"),
     ] {
         let output = serve(args, folder.path());
         assert_one_line_failure(&output, flag);
@@ -81,6 +97,11 @@ fn settings_that_contradict_each_other_are_refused() {
         (&["--hash-workers", "0"][..], "--hash-workers"),
         (&["--argon2-memory-kib", "1"][..], "--argon2"),
         (&["--body-limit", "10"][..], "--body-limit"),
+        (&["--password-min-length", "0"][..], "--password-min-length"),
+        (
+            &["--password-min-length", "257"][..],
+            "--password-min-length",
+        ),
     ] {
         let output = serve(args, folder.path());
         assert_one_line_failure(&output, flag);
@@ -139,6 +160,34 @@ fn a_port_in_use_is_one_line_and_non_zero() {
 }
 
 #[test]
+fn a_missing_blocklist_file_is_one_line_and_non_zero() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = serve(
+        &[
+            "--password-blocklist",
+            "no-such-list.txt",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        folder.path(),
+    );
+    assert_one_line_failure(&output, "--password-blocklist");
+}
+
+#[test]
+fn rate_limits_off_is_announced_as_a_warning() {
+    let folder = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", folder.path().join("off.db").display());
+    let server = crate::process::ServerProcess::start(&url, &["--rate-limits", "off"]);
+    let log = server.log();
+    assert!(
+        log.lines()
+            .any(|line| line.contains(r#""level":"WARN""#) && line.contains("--rate-limits off")),
+        "no warning in {log}"
+    );
+}
+
+#[test]
 fn help_lists_every_setting_with_its_environment_variable() {
     let output = Command::new(BINARY)
         .args(["serve", "--help"])
@@ -170,6 +219,15 @@ fn help_lists_every_setting_with_its_environment_variable() {
         ("--body-limit", "NEPTUN_BODY_LIMIT"),
         ("--sqlite-synchronous", "NEPTUN_SQLITE_SYNCHRONOUS"),
         ("--log-format", "NEPTUN_LOG_FORMAT"),
+        ("--trust-proxy", "NEPTUN_TRUST_PROXY"),
+        ("--rate-limits", "NEPTUN_RATE_LIMITS"),
+        ("--login-rate-limit", "NEPTUN_LOGIN_RATE_LIMIT"),
+        ("--sign-up-rate-limit", "NEPTUN_SIGN_UP_RATE_LIMIT"),
+        ("--update-rate-limit", "NEPTUN_UPDATE_RATE_LIMIT"),
+        ("--require-recent-auth", "NEPTUN_REQUIRE_RECENT_AUTH"),
+        ("--password-min-length", "NEPTUN_PASSWORD_MIN_LENGTH"),
+        ("--password-blocklist", "NEPTUN_PASSWORD_BLOCKLIST"),
+        ("--strict", "NEPTUN_STRICT"),
     ] {
         assert!(
             help.contains(flag) && help.contains(env),

@@ -1,0 +1,33 @@
+//! The process's log: `tracing` lines on stderr, readable or JSON, at the
+//! level `RUST_LOG` asks for, except where a dependency would log secrets.
+
+use std::io::IsTerminal as _;
+
+use tracing::{Level, Metadata};
+use tracing_subscriber::filter::{EnvFilter, FilterExt as _, filter_fn};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{Layer as _, fmt};
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber; `RUST_LOG` defaults to `info`.
+pub fn init(format: LogFormat) {
+    let level = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = level.and(filter_fn(never_holds_secrets));
+    let lines = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    let registry = tracing_subscriber::registry();
+    match format {
+        LogFormat::Text => registry.with(lines.with_filter(filter)).init(),
+        LogFormat::Json => registry.with(lines.json().with_filter(filter)).init(),
+    }
+}
+
+/// `tokio_postgres` logs every statement's parameters (password hashes,
+/// session token hashes) at debug level, so it is held at info whatever
+/// `RUST_LOG` says.
+fn never_holds_secrets(metadata: &Metadata<'_>) -> bool {
+    !(metadata.target().starts_with("tokio_postgres") && *metadata.level() > Level::INFO)
+}
