@@ -20,6 +20,9 @@ struct Cli {
 enum Command {
     /// Run the HTTP service.
     Serve(Config),
+    /// Print the OpenAPI 3.1 document of the HTTP API (also served at
+    /// `GET /api/openapi.json`).
+    Openapi,
 }
 
 fn main() -> ExitCode {
@@ -40,12 +43,26 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Openapi = cli.command {
+        return print_openapi();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
     };
     match cli.command {
         Command::Serve(config) => runtime.block_on(serve(config)),
+        Command::Openapi => print_openapi(),
+    }
+}
+
+fn print_openapi() -> ExitCode {
+    match neptun_accounts::http::openapi::document().to_pretty_json() {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&format!("cannot render the OpenAPI document: {err}")),
     }
 }
 

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::json_body::JsonObject;
+use super::openapi::{ErrorBody, LoginRequest, SessionBody, SignUpRequest};
 use super::session::{CurrentSession, MaybeSession, SignedOut, clearing_cookie, session_cookie};
 use super::throttle;
 use super::validation::{Issues, email_field, password_field, string_field};
@@ -70,6 +71,25 @@ impl CredentialsInput {
 }
 
 /// `POST /api/auth/sign-up`
+#[utoipa::path(
+    post,
+    path = "/api/auth/sign-up",
+    tag = "auth",
+    request_body = SignUpRequest,
+    security((), ("session" = [])),
+    responses(
+        (status = 200, description = "Signed up and signed in.", body = SessionBody, headers(("set-cookie" = String, description = "`neptun-session=…; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=…`"))),
+        (status = 400, description = "`Invalid body(email, password).` with `data.issues` (a `confirmPassword` that differs: issue `Passwords must match`), or `Invalid JSON body.`", body = ErrorBody),
+        (status = 403, description = "`Cross-site request refused`, or `Please log out first` (a valid session was sent).", body = ErrorBody),
+        (status = 409, description = "`A user with this email already exists`.", body = ErrorBody),
+        (status = 413, description = "`Payload Too Large`: the body is over `--body-limit` (16 KiB).", body = ErrorBody),
+        (status = 415, description = "`Content-Type must be application/json`.", body = ErrorBody),
+        (status = 429, description = "`Too many requests, retry later`: a per-address limit or the per-account throttle.", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait."))),
+        (status = 503, description = "`Server busy, retry later`: the password-hashing queue is full.", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn sign_up(
     State(state): State<AppState>,
     _: SignedOut,
@@ -98,6 +118,25 @@ pub async fn sign_up(
 }
 
 /// `POST /api/auth/login`
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    security((), ("session" = [])),
+    responses(
+        (status = 200, description = "Signed in.", body = SessionBody, headers(("set-cookie" = String, description = "`neptun-session=…; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=…`"))),
+        (status = 400, description = "`Invalid body(email, password).` with `data.issues`, or `Invalid JSON body.`", body = ErrorBody),
+        (status = 401, description = "`Invalid email or password` (the same answer, after the same work, for an unknown email).", body = ErrorBody),
+        (status = 403, description = "`Cross-site request refused`, or `Please log out first` (a valid session was sent).", body = ErrorBody),
+        (status = 413, description = "`Payload Too Large`: the body is over `--body-limit` (16 KiB).", body = ErrorBody),
+        (status = 415, description = "`Content-Type must be application/json`.", body = ErrorBody),
+        (status = 429, description = "`Too many requests, retry later`: a per-address limit or the per-account throttle.", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait."))),
+        (status = 503, description = "`Server busy, retry later`: the password-hashing queue is full.", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     _: SignedOut,
@@ -138,6 +177,17 @@ pub async fn login(
 }
 
 /// `POST /api/auth/logout`: `true` if a session ended; the cookie is cleared either way.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    security((), ("session" = [])),
+    responses(
+        (status = 200, description = "`true` if a session ended, `false` if there was none; the cookie is cleared either way.", body = bool,
+            headers(("set-cookie" = String, description = "`neptun-session=; …; Max-Age=0`"))),
+        (status = 403, description = "`Cross-site request refused`.", body = ErrorBody),
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
@@ -151,6 +201,16 @@ pub async fn logout(
 }
 
 /// `HEAD /api/auth/check`: 200 or 401, never a body.
+#[utoipa::path(
+    head,
+    path = "/api/auth/check",
+    tag = "auth",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The session is valid (`Content-Length: 0`)."),
+        (status = 401, description = "No valid session (`Content-Length: 0`)."),
+    )
+)]
 pub async fn check(MaybeSession(session): MaybeSession) -> Response {
     let status = match session {
         Some(_) => StatusCode::OK,
@@ -160,6 +220,16 @@ pub async fn check(MaybeSession(session): MaybeSession) -> Response {
 }
 
 /// `GET /api/auth/session`: the signed-in user; reads never set a cookie.
+#[utoipa::path(
+    get,
+    path = "/api/auth/session",
+    tag = "auth",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The signed-in user.", body = SessionBody),
+        (status = 401, description = "`Unauthorized`: no valid session.", body = ErrorBody),
+    )
+)]
 pub async fn session(current: CurrentSession) -> Json<Value> {
     Json(session_body(&current.user, current.session.logged_in_at))
 }

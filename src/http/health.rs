@@ -9,10 +9,20 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::AppState;
+use super::openapi::{Health, HealthUnavailable};
 use crate::domain::time::Timestamp;
 
 const DATABASE_DEADLINE: Duration = Duration::from_secs(2);
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "meta",
+    responses(
+        (status = 200, description = "The database answers.", body = Health),
+        (status = 503, description = "The database did not answer within 2 s.", body = HealthUnavailable),
+    )
+)]
 pub async fn health(State(state): State<AppState>) -> Response {
     let timestamp = Timestamp::now().to_iso8601();
     match tokio::time::timeout(DATABASE_DEADLINE, state.store.ping()).await {

@@ -5,6 +5,7 @@ mod auth;
 mod guard;
 mod health;
 mod json_body;
+pub mod openapi;
 pub mod rate_limit;
 mod router;
 pub mod serve;

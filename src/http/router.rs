@@ -11,7 +11,9 @@ use axum::http::header::{
 use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, head, patch, post};
+use axum::routing::MethodRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -19,7 +21,7 @@ use tracing::{Level, Span};
 
 use super::guard::RouteGuard;
 use super::rate_limit::Limited;
-use super::{AppState, auth, guard, health, session, users};
+use super::{AppState, auth, guard, health, openapi, session, users};
 use crate::config::Origin;
 use crate::error::ApiError;
 
@@ -33,31 +35,8 @@ pub fn router(state: AppState) -> Router {
             guard::guard_request,
         ))
     };
-    let plain = RouteGuard::default();
-    let body_limited = |limited| RouteGuard {
-        reads_body: true,
-        rate_limit: Some(limited),
-    };
-    let router = Router::new()
-        .route(
-            "/api/auth/sign-up",
-            guarded(body_limited(Limited::SignUp), post(auth::sign_up)),
-        )
-        .route(
-            "/api/auth/login",
-            guarded(body_limited(Limited::Login), post(auth::login)),
-        )
-        .route("/api/auth/logout", guarded(plain, post(auth::logout)))
-        .route("/api/auth/check", guarded(plain, head(auth::check)))
-        .route("/api/auth/session", guarded(plain, get(auth::session)))
-        .route(
-            "/api/users/{user_id}",
-            guarded(plain, get(users::get_user).delete(users::delete_user)).merge(guarded(
-                body_limited(Limited::Update),
-                patch(users::update_user),
-            )),
-        )
-        .route("/health", get(health::health))
+    let (routes, _document) = api_routes(guarded).split_for_parts();
+    let router = routes
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(
@@ -95,6 +74,32 @@ fn request_span(request: &Request) -> Span {
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
     tracing::info_span!("request", method = %request.method(), route)
+}
+
+/// Every documented route, each handler registered once for both the router
+/// and the OpenAPI document; `guard` wraps a route's method router in the
+/// checks its [`RouteGuard`] names (the document passes it through).
+pub(super) fn api_routes(
+    guard: impl Fn(RouteGuard, MethodRouter<AppState>) -> MethodRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    let guarded = |route, (schemas, paths, method_router): UtoipaMethodRouter<AppState>| {
+        (schemas, paths, guard(route, method_router))
+    };
+    let plain = RouteGuard::default();
+    let body_limited = |limited| RouteGuard {
+        reads_body: true,
+        rate_limit: Some(limited),
+    };
+    OpenApiRouter::with_openapi(openapi::frame())
+        .routes(guarded(body_limited(Limited::SignUp), routes!(auth::sign_up)))
+        .routes(guarded(body_limited(Limited::Login), routes!(auth::login)))
+        .routes(guarded(plain, routes!(auth::logout)))
+        .routes(guarded(plain, routes!(auth::check)))
+        .routes(guarded(plain, routes!(auth::session)))
+        .routes(guarded(plain, routes!(users::get_user, users::delete_user)))
+        .routes(guarded(body_limited(Limited::Update), routes!(users::update_user)))
+        .routes(routes!(health::health))
+        .routes(routes!(openapi::openapi_json))
 }
 
 /// Credentialed CORS for exactly the configured origins, preflight included;

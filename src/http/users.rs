@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::AppState;
 use super::auth::user_body;
 use super::json_body::JsonObject;
+use super::openapi::{ErrorBody, UpdateUserRequest, User};
 use super::session::{CurrentSession, clearing_cookie, session_cookie};
 use super::throttle::{self, PasswordCheck};
 use super::validation::{Issues, email_field, password_field, string_field};
@@ -21,6 +22,18 @@ use crate::error::{ApiError, BodyShape, Issue};
 use crate::store::AccountUpdate;
 
 /// `GET /api/users/{user_id}`
+#[utoipa::path(
+    get,
+    path = "/api/users/{user_id}",
+    tag = "users",
+    params(("user_id" = String, Path, description = "The caller's own id; any other value is 404.")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The caller's account.", body = User),
+        (status = 401, description = "`Unauthorized`: no valid session.", body = ErrorBody),
+        (status = 404, description = "`User not found`: not the caller's id (whether it exists is never told).", body = ErrorBody),
+    )
+)]
 pub async fn get_user(
     current: CurrentSession,
     user_id: Result<Path<String>, PathRejection>,
@@ -30,6 +43,28 @@ pub async fn get_user(
 }
 
 /// `PATCH /api/users/{user_id}`: the steps of contract section 4, in order.
+#[utoipa::path(
+    patch,
+    path = "/api/users/{user_id}",
+    tag = "users",
+    params(("user_id" = String, Path, description = "The caller's own id; any other value is 404.")),
+    request_body = UpdateUserRequest,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Changed in one transaction; the session is rotated (the old token is dead). A new password ends every other session of the user.", body = User, headers(("set-cookie" = String, description = "`neptun-session=…; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=…`"))),
+        (status = 400, description = "`Invalid body(?email, ?password).` with `data.issues` (statusMessage `Bad Request.`), the same with `At least one of email or password is required.` appended, `Invalid JSON body.`, or a wrong `current_password` (issue `Current password is incorrect`).", body = ErrorBody),
+        (status = 401, description = "`Unauthorized`: no valid session.", body = ErrorBody),
+        (status = 403, description = "`Cross-site request refused`, or `Recent authentication required` (with `--require-recent-auth`).", body = ErrorBody),
+        (status = 404, description = "`User not found`: not the caller's id; nothing is touched.", body = ErrorBody),
+        (status = 409, description = "`A user with this email already exists`.", body = ErrorBody),
+        (status = 413, description = "`Payload Too Large`: the body is over `--body-limit` (16 KiB).", body = ErrorBody),
+        (status = 415, description = "`Content-Type must be application/json`.", body = ErrorBody),
+        (status = 429, description = "`Too many requests, retry later`: a per-address limit or the per-account throttle.", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait."))),
+        (status = 503, description = "`Server busy, retry later`: the password-hashing queue is full.", body = ErrorBody,
+            headers(("retry-after" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn update_user(
     State(state): State<AppState>,
     current: CurrentSession,
@@ -88,6 +123,20 @@ pub async fn update_user(
 }
 
 /// `DELETE /api/users/{user_id}`: the user and all their sessions, at once.
+#[utoipa::path(
+    delete,
+    path = "/api/users/{user_id}",
+    tag = "users",
+    params(("user_id" = String, Path, description = "The caller's own id; any other value is 404.")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "`true`: the account and every session of it are gone; the cookie is cleared.", body = bool,
+            headers(("set-cookie" = String, description = "`neptun-session=; …; Max-Age=0`"))),
+        (status = 401, description = "`Unauthorized`: no valid session.", body = ErrorBody),
+        (status = 403, description = "`Cross-site request refused`.", body = ErrorBody),
+        (status = 404, description = "`User not found`: not the caller's id; nothing is touched.", body = ErrorBody),
+    )
+)]
 pub async fn delete_user(
     State(state): State<AppState>,
     current: CurrentSession,

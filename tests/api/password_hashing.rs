@@ -6,7 +6,8 @@ use crate::helpers::{PASSWORD, spawn_app_with};
 backend_test!(a_login_flood_gets_503_with_retry_after_while_session_checks_answer);
 async fn a_login_flood_gets_503_with_retry_after_while_session_checks_answer(backend: Backend) {
     // One hashing thread, four waiting places, and a cost high enough (about
-    // 0.1 s a verification) that 64 logins cannot all fit through in turn.
+    // 0.2 s a verification, so that even a client slowed by a busy machine
+    // sends faster than it drains) that 64 logins cannot all fit through.
     let app = spawn_app_with(
         &backend,
         &[
@@ -17,7 +18,7 @@ async fn a_login_flood_gets_503_with_retry_after_while_session_checks_answer(bac
             "--argon2-memory-kib",
             "19456",
             "--argon2-iterations",
-            "4",
+            "8",
             "--rate-limits",
             "off",
         ],
