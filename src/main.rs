@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP service.
-    Serve(Config),
+    Serve(Box<Config>),
     /// Print the OpenAPI 3.1 document of the HTTP API (also served at
     /// `GET /api/openapi.json`).
     Openapi,
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
     };
     match cli.command {
-        Command::Serve(config) => runtime.block_on(serve(config)),
+        Command::Serve(config) => runtime.block_on(serve(*config)),
         Command::Openapi => print_openapi(),
     }
 }

@@ -7,6 +7,7 @@ mod health;
 mod json_body;
 pub mod openapi;
 pub mod rate_limit;
+mod request_id;
 mod router;
 pub mod serve;
 mod session;

@@ -50,7 +50,10 @@ impl Modify for SessionCookie {
              successful PATCH; `HttpOnly; SameSite=Lax; Secure; Path=/`.",
         );
         cookie.name = "neptun-session".to_owned();
-        components.add_security_scheme(SESSION_SCHEME, SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));
+        components.add_security_scheme(
+            SESSION_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Cookie(cookie)),
+        );
     }
 }
 
@@ -274,3 +277,93 @@ impl PartialSchema for UpdateUserRequest {
 }
 
 impl ToSchema for UpdateUserRequest {}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::email::Email;
+
+    fn pattern() -> fancy_regex::Regex {
+        fancy_regex::Regex::new(EMAIL_PATTERN).expect("the pattern compiles")
+    }
+
+    /// What the document promises: within the length bounds, the pattern
+    /// matches exactly the addresses the parser accepts.
+    fn document_accepts(pattern: &fancy_regex::Regex, candidate: &str) -> bool {
+        let length = candidate.chars().count();
+        (email::MIN_LENGTH..=email::MAX_LENGTH).contains(&length)
+            && pattern.is_match(candidate).expect("no backtracking limit")
+    }
+
+    #[test]
+    fn the_email_pattern_agrees_with_the_parser_on_the_contracts_examples() {
+        let pattern = pattern();
+        let local64 = format!("{}@example.com", "a".repeat(64));
+        let local65 = format!("{}@example.com", "a".repeat(65));
+        let label63 = format!("a@{}.com", "b".repeat(63));
+        let label64 = format!("a@{}.com", "b".repeat(64));
+        for candidate in [
+            "newemail@example.com",
+            "first.last+tag@sub.example.co.uk",
+            "o'brien@example.ie",
+            "USER@Example.COM",
+            "x@xn--bcher-kva.example",
+            "!#$%&'*+/=?^_`{|}~-@example.com",
+            "",
+            "plainaddress",
+            "a@b",
+            "@example.com",
+            "a@.com",
+            ".a@example.com",
+            "a.@example.com",
+            "a..b@example.com",
+            "a@example..com",
+            "a b@example.com",
+            "a@exa mple.com",
+            " a@example.com",
+            "a@example.com\n",
+            "<a@example.com>",
+            "a@example.com, b@example.com",
+            "\"a b\"@example.com",
+            "a@[127.0.0.1]",
+            "a@localhost",
+            "a@foo.test",
+            "a@foo.TEST",
+            "a@foo.testing",
+            "a@Foo.Onion",
+            "a@x.arpa",
+            "a@x.localhost",
+            "ü@example.com",
+            "a@-example.com",
+            "a@example-.com",
+            "a@example.c",
+            "a@example.c0m",
+            "a@example.com.",
+            &local64,
+            &local65,
+            &label63,
+            &label64,
+        ] {
+            assert_eq!(
+                document_accepts(&pattern, candidate),
+                Email::parse(candidate).is_ok(),
+                "{candidate:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_email_pattern_agrees_with_the_parser_on_email_like_strings(
+            candidate in "[a-zA-Z0-9.'+_ü-]{0,6}@?[a-zA-Z0-9.-]{0,8}(\\.(com|test|Local|arpa|x|c0|[a-z]{2,3}))?\\.?\n?"
+        ) {
+            prop_assert_eq!(
+                document_accepts(&pattern(), &candidate),
+                Email::parse(&candidate).is_ok(),
+                "{:?}", candidate
+            );
+        }
+    }
+}

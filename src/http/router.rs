@@ -12,15 +12,17 @@ use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
-use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
-use utoipa_axum::routes;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::{Level, Span};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 use super::guard::RouteGuard;
 use super::rate_limit::Limited;
+use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{AppState, auth, guard, health, openapi, session, users};
 use crate::config::Origin;
 use crate::error::ApiError;
@@ -52,12 +54,11 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
-                .on_response(
-                    DefaultOnResponse::new()
-                        .level(Level::INFO)
-                        .latency_unit(tower_http::LatencyUnit::Micros),
-                ),
-        );
+                .on_response(log_answer),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn(drop_unusable_request_id));
     let router = match cors_layer(&state.cors_origins) {
         Some(cors) => router.layer(cors),
         None => router,
@@ -65,15 +66,30 @@ pub fn router(state: AppState) -> Router {
     router.with_state(state)
 }
 
-/// The span every log line of a request carries: its method and matched
-/// route (never the raw path, which holds ids, nor any header, which would
-/// hold the session cookie).
+/// The span every log line of a request carries: its id, method and
+/// matched route (never the raw path, which holds user ids, nor other
+/// headers, which would hold the session cookie).
 fn request_span(request: &Request) -> Span {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
-    tracing::info_span!("request", method = %request.method(), route)
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!("request", request_id = id, method = %request.method(), route)
+}
+
+/// The one line per request: status and latency, inside the request span.
+fn log_answer(response: &Response, latency: Duration, _span: &Span) {
+    let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_us,
+        "request answered"
+    );
 }
 
 /// Every documented route, each handler registered once for both the router
@@ -91,13 +107,19 @@ pub(super) fn api_routes(
         rate_limit: Some(limited),
     };
     OpenApiRouter::with_openapi(openapi::frame())
-        .routes(guarded(body_limited(Limited::SignUp), routes!(auth::sign_up)))
+        .routes(guarded(
+            body_limited(Limited::SignUp),
+            routes!(auth::sign_up),
+        ))
         .routes(guarded(body_limited(Limited::Login), routes!(auth::login)))
         .routes(guarded(plain, routes!(auth::logout)))
         .routes(guarded(plain, routes!(auth::check)))
         .routes(guarded(plain, routes!(auth::session)))
         .routes(guarded(plain, routes!(users::get_user, users::delete_user)))
-        .routes(guarded(body_limited(Limited::Update), routes!(users::update_user)))
+        .routes(guarded(
+            body_limited(Limited::Update),
+            routes!(users::update_user),
+        ))
         .routes(routes!(health::health))
         .routes(routes!(openapi::openapi_json))
 }

@@ -30,7 +30,7 @@ struct Account {
 fn documented_statuses(method: &Method, path: &str) -> &'static [u16] {
     let route = match path {
         "/api/auth/sign-up" | "/api/auth/login" | "/api/auth/logout" | "/api/auth/check"
-        | "/api/auth/session" | "/health" => path,
+        | "/api/auth/session" | "/health" | "/api/openapi.json" => path,
         _ if is_user_path(path) => "/api/users/{id}",
         _ => return &[404],
     };
@@ -48,6 +48,7 @@ fn documented_statuses(method: &Method, path: &str) -> &'static [u16] {
         ("/api/auth/check", "HEAD") => &[200, 401],
         ("/api/auth/session", _) => read(&[200, 401]),
         ("/health", _) => read(&[200, 503]),
+        ("/api/openapi.json", _) => read(&[200]),
         ("/api/users/{id}", "PATCH") => &[200, 400, 401, 403, 404, 409, 413, 415, 429, 503],
         ("/api/users/{id}", "DELETE") => &[200, 401, 403, 404],
         ("/api/users/{id}", _) => read(&[200, 401, 404]),
@@ -92,6 +93,7 @@ fn path() -> impl Strategy<Value = PathChoice> {
         "/api/auth/check",
         "/api/auth/session",
         "/health",
+        "/api/openapi.json",
     ])
     .prop_map(PathChoice::Route);
     prop_oneof![
