@@ -183,7 +183,7 @@ pub async fn login(
     tag = "auth",
     security((), ("session" = [])),
     responses(
-        (status = 200, description = "`true` if a session ended, `false` if there was none; the cookie is cleared either way.", body = bool,
+        (status = 200, description = "`true` if a session ended, `false` if there was none; the cookie is cleared either way.", body = bool, content_type = "application/json",
             headers(("set-cookie" = String, description = "`neptun-session=; …; Max-Age=0`"))),
         (status = 403, description = "`Cross-site request refused`.", body = ErrorBody),
     )

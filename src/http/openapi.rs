@@ -9,9 +9,12 @@ use std::sync::LazyLock;
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{
+    AllOfBuilder, AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::openapi::{OpenApi, RefOr};
+use utoipa::openapi::{OpenApi, RefOr, Required};
 use utoipa::{Modify, PartialSchema, ToSchema};
 
 use crate::domain::{email, password};
@@ -64,7 +67,45 @@ pub fn frame() -> OpenApi {
 
 /// The whole document, built from the same registration as the router.
 pub fn document() -> OpenApi {
-    super::router::api_routes(|_, method_router| method_router).into_openapi()
+    let mut document = super::router::api_routes(|_, method_router| method_router).into_openapi();
+    RequestIdHeader.modify(&mut document);
+    document
+}
+
+/// Every operation takes an optional `X-Request-Id` and answers with one.
+struct RequestIdHeader;
+
+impl Modify for RequestIdHeader {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let parameter = ParameterBuilder::new()
+            .name("x-request-id")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Kept and echoed when it is 1 to 128 letters, digits or `-_.:`; otherwise a new \
+                 one is made. Every log line of the request carries it.",
+            ))
+            // No pattern: any other value is replaced, never refused.
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.head,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(parameter.clone());
+            }
+        }
+    }
 }
 
 static DOCUMENT_JSON: LazyLock<String> = LazyLock::new(|| {
@@ -73,13 +114,8 @@ static DOCUMENT_JSON: LazyLock<String> = LazyLock::new(|| {
         .expect("the document is plain data and always serialises")
 });
 
-/// `GET /api/openapi.json`
-#[utoipa::path(
-    get,
-    path = "/api/openapi.json",
-    tag = "meta",
-    responses((status = 200, description = "This document (OpenAPI 3.1).", content_type = "application/json", body = Object))
-)]
+/// `GET /api/openapi.json`: the document, which leaves itself out, as
+/// documents usually do.
 pub async fn openapi_json() -> Response {
     (
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
@@ -179,6 +215,7 @@ pub struct HealthUnavailable {
 fn email_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
         .min_length(Some(email::MIN_LENGTH))
         .max_length(Some(email::MAX_LENGTH))
         .pattern(Some(EMAIL_PATTERN))

@@ -11,7 +11,7 @@ use axum::http::header::{
 use axum::http::{HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
+use axum::routing::{MethodRouter, get};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     };
     let (routes, _document) = api_routes(guarded).split_for_parts();
     let router = routes
+        .route("/api/openapi.json", get(openapi::openapi_json))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(
@@ -121,7 +122,6 @@ pub(super) fn api_routes(
             routes!(users::update_user),
         ))
         .routes(routes!(health::health))
-        .routes(routes!(openapi::openapi_json))
 }
 
 /// Credentialed CORS for exactly the configured origins, preflight included;

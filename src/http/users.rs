@@ -130,7 +130,7 @@ pub async fn update_user(
     params(("user_id" = String, Path, description = "The caller's own id; any other value is 404.")),
     security(("session" = [])),
     responses(
-        (status = 200, description = "`true`: the account and every session of it are gone; the cookie is cleared.", body = bool,
+        (status = 200, description = "`true`: the account and every session of it are gone; the cookie is cleared.", body = bool, content_type = "application/json",
             headers(("set-cookie" = String, description = "`neptun-session=; …; Max-Age=0`"))),
         (status = 401, description = "`Unauthorized`: no valid session.", body = ErrorBody),
         (status = 403, description = "`Cross-site request refused`.", body = ErrorBody),
