@@ -70,7 +70,7 @@ impl CredentialsInput {
     }
 }
 
-/// `POST /api/auth/sign-up`
+/// `POST /api/auth/sign-up`: a new account, signed in at once.
 #[utoipa::path(
     post,
     path = "/api/auth/sign-up",
@@ -117,7 +117,7 @@ pub async fn sign_up(
     Ok(signed_in(&state, &user, &issued, now))
 }
 
-/// `POST /api/auth/login`
+/// `POST /api/auth/login`: a new session for an email and its password.
 #[utoipa::path(
     post,
     path = "/api/auth/login",

@@ -14,6 +14,7 @@ use crate::domain::time::Timestamp;
 
 const DATABASE_DEADLINE: Duration = Duration::from_secs(2);
 
+/// `GET /health`: whether the database answers within two seconds.
 #[utoipa::path(
     get,
     path = "/health",

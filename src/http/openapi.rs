@@ -33,8 +33,9 @@ pub const EMAIL_PATTERN: &str = r"^(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]
     info(
         title = "neptun-accounts",
         description = "Account and session service behind the NEPTUN API. Errors share one body \
-            (`ErrorBody`); a route with another method answers 405 with `Allow`; any route may \
-            answer 500 (the error body, nothing internal). Every `/api/` answer is `no-store`.",
+            (`ErrorBody`). An unknown route answers 404 `Not Found`; a route with another method \
+            405 `Method Not Allowed` with `Allow`; any route may answer 500 (the error body, \
+            nothing internal). Every `/api/` answer is `no-store`.",
         license(name = "MIT OR Apache-2.0"),
     ),
     components(schemas(ErrorBody, Issue, User, UserBody, SessionBody, Health, HealthUnavailable)),

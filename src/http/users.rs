@@ -21,7 +21,7 @@ use crate::domain::time::Timestamp;
 use crate::error::{ApiError, BodyShape, Issue};
 use crate::store::AccountUpdate;
 
-/// `GET /api/users/{user_id}`
+/// `GET /api/users/{user_id}`: the caller's own account.
 #[utoipa::path(
     get,
     path = "/api/users/{user_id}",

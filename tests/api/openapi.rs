@@ -91,6 +91,35 @@ async fn the_document_is_openapi_3_1_and_holds_every_contract_route() {
     }
 }
 
+#[tokio::test]
+async fn the_document_names_every_message_of_the_contract() {
+    let app = spawn_app(&Backend::Sqlite).await;
+    let text = served_document(&mut app.browser()).await.to_string();
+    for message in [
+        "Invalid body(?email, ?password).",
+        "At least one of email or password is required.",
+        "Invalid body(email, password).",
+        "Invalid JSON body.",
+        "Passwords must match",
+        "Current password is incorrect",
+        "Unauthorized",
+        "Invalid email or password",
+        "Cross-site request refused",
+        "Please log out first",
+        "Recent authentication required",
+        "User not found",
+        "Not Found",
+        "Method Not Allowed",
+        "A user with this email already exists",
+        "Payload Too Large",
+        "Content-Type must be application/json",
+        "Too many requests, retry later",
+        "Server busy, retry later",
+    ] {
+        assert!(text.contains(message), "{message:?} is not in the document");
+    }
+}
+
 fn operation_by_id<'a>(document: &'a Value, id: &str) -> &'a Value {
     document["paths"]
         .as_object()
