@@ -92,6 +92,7 @@ impl App {
                 blocklist,
             ),
             cookie_secure: config.cookie_secure,
+            root_redirect: config.root_redirect,
             body_limit: config.body_limit,
             public_origin: config.public_url.clone(),
             cors_origins: config.cors_origins.clone(),

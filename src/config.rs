@@ -146,6 +146,16 @@ pub struct Config {
     )]
     pub strict: bool,
 
+    /// Answer `GET /` with a redirect to the account page (`/account`).
+    #[arg(
+        long,
+        env = "NEPTUN_ROOT_REDIRECT",
+        default_value = "true",
+        action = ArgAction::Set,
+        value_name = "true|false"
+    )]
+    pub root_redirect: bool,
+
     /// Mark the session cookie `Secure`; `false` only for plain-http development.
     #[arg(
         long,

@@ -1,6 +1,7 @@
 //! The HTTP surface: parsing, authorisation and rendering. Handlers read top
 //! to bottom like the contract's numbered steps.
 
+mod account_page;
 mod auth;
 mod guard;
 mod health;
@@ -38,6 +39,8 @@ pub struct AppContext {
     pub sessions: SessionPolicy,
     pub new_passwords: PasswordPolicy,
     pub cookie_secure: bool,
+    /// `GET /` redirects to the account page.
+    pub root_redirect: bool,
     pub body_limit: usize,
     /// `--public-url`, when set, is the only own origin.
     pub public_origin: Option<Origin>,

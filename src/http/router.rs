@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
-use super::{AppState, auth, guard, health, openapi, session, users};
+use super::{AppState, account_page, auth, guard, health, openapi, session, users};
 use crate::config::Origin;
 use crate::error::ApiError;
 
@@ -38,8 +38,17 @@ pub fn router(state: AppState) -> Router {
         ))
     };
     let (routes, _document) = api_routes(guarded).split_for_parts();
-    let router = routes
+    let routes = routes
         .route("/api/openapi.json", get(openapi::openapi_json))
+        .route(account_page::PAGE_PATH, get(account_page::page))
+        .route(account_page::STYLESHEET_PATH, get(account_page::stylesheet))
+        .route(account_page::SCRIPT_PATH, get(account_page::script));
+    let routes = if state.root_redirect {
+        routes.route("/", get(account_page::to_page))
+    } else {
+        routes
+    };
+    let router = routes
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(

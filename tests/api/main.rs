@@ -1,5 +1,6 @@
 #[macro_use]
 mod backend;
+mod account_page;
 mod connections;
 mod cors;
 mod cross_site;

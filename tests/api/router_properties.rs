@@ -30,7 +30,8 @@ struct Account {
 fn documented_statuses(method: &Method, path: &str) -> &'static [u16] {
     let route = match path {
         "/api/auth/sign-up" | "/api/auth/login" | "/api/auth/logout" | "/api/auth/check"
-        | "/api/auth/session" | "/health" | "/api/openapi.json" => path,
+        | "/api/auth/session" | "/health" | "/api/openapi.json" | "/" | "/account"
+        | "/account/app.css" | "/account/app.js" => path,
         _ if is_user_path(path) => "/api/users/{id}",
         _ => return &[404],
     };
@@ -48,7 +49,10 @@ fn documented_statuses(method: &Method, path: &str) -> &'static [u16] {
         ("/api/auth/check", "HEAD") => &[200, 401],
         ("/api/auth/session", _) => read(&[200, 401]),
         ("/health", _) => read(&[200, 503]),
-        ("/api/openapi.json", _) => read(&[200]),
+        ("/api/openapi.json" | "/account" | "/account/app.css" | "/account/app.js", _) => {
+            read(&[200])
+        }
+        ("/", _) => read(&[303]),
         ("/api/users/{id}", "PATCH") => &[200, 400, 401, 403, 404, 409, 413, 415, 429, 503],
         ("/api/users/{id}", "DELETE") => &[200, 401, 403, 404],
         ("/api/users/{id}", _) => read(&[200, 401, 404]),
@@ -94,6 +98,8 @@ fn path() -> impl Strategy<Value = PathChoice> {
         "/api/auth/session",
         "/health",
         "/api/openapi.json",
+        "/",
+        "/account",
     ])
     .prop_map(PathChoice::Route);
     prop_oneof![

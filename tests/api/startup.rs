@@ -228,6 +228,7 @@ fn help_lists_every_setting_with_its_environment_variable() {
         ("--password-min-length", "NEPTUN_PASSWORD_MIN_LENGTH"),
         ("--password-blocklist", "NEPTUN_PASSWORD_BLOCKLIST"),
         ("--strict", "NEPTUN_STRICT"),
+        ("--root-redirect", "NEPTUN_ROOT_REDIRECT"),
     ] {
         assert!(
             help.contains(flag) && help.contains(env),

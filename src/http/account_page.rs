@@ -1,0 +1,51 @@
+//! The account page at `/account`: HTML, CSS and JavaScript embedded in the
+//! binary (from `web/`), using only the public API, under a strict
+//! Content-Security-Policy (no inline script or style, nothing from
+//! elsewhere, no framing).
+
+use axum::http::HeaderValue;
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
+use axum::response::{IntoResponse, Redirect, Response};
+
+const PAGE: &str = include_str!("../../web/account.html");
+const STYLESHEET: &str = include_str!("../../web/account.css");
+const SCRIPT: &str = include_str!("../../web/account.js");
+
+pub const PAGE_PATH: &str = "/account";
+pub const STYLESHEET_PATH: &str = "/account/app.css";
+pub const SCRIPT_PATH: &str = "/account/app.js";
+
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; \
+    frame-ancestors 'none'";
+
+pub async fn page() -> Response {
+    asset(PAGE, "text/html; charset=utf-8")
+}
+
+pub async fn stylesheet() -> Response {
+    asset(STYLESHEET, "text/css; charset=utf-8")
+}
+
+pub async fn script() -> Response {
+    asset(SCRIPT, "text/javascript; charset=utf-8")
+}
+
+/// `GET /` (unless `--root-redirect false`).
+pub async fn to_page() -> Redirect {
+    Redirect::to(PAGE_PATH)
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY)),
+            // Revalidated each time, so a new binary's page is never mixed
+            // with an old script.
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}

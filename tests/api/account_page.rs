@@ -1,0 +1,81 @@
+//! The account page as HTTP sees it: served from the binary under a strict
+//! Content-Security-Policy, and `GET /` leading to it unless switched off.
+//! (tests/browser drives it in a real browser.)
+
+use crate::backend::Backend;
+use crate::helpers::{spawn_app, spawn_app_with};
+
+const ASSETS: [(&str, &str); 3] = [
+    ("/account", "text/html"),
+    ("/account/app.css", "text/css"),
+    ("/account/app.js", "text/javascript"),
+];
+
+#[tokio::test]
+async fn the_page_and_its_assets_are_served_under_a_strict_policy() {
+    let app = spawn_app(&Backend::Sqlite).await;
+    let mut browser = app.browser();
+    for (path, content_type) in ASSETS {
+        let response = browser.get(path).await;
+        assert_eq!(response.status, 200, "{path}");
+        assert!(
+            response
+                .header("content-type")
+                .is_some_and(|value| value.starts_with(content_type)),
+            "{path}"
+        );
+        let policy = response.header("content-security-policy").expect("a CSP");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(policy.contains(directive), "{path}: {policy}");
+        }
+        assert!(!policy.contains("unsafe"), "{path}: {policy}");
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    }
+}
+
+#[tokio::test]
+async fn the_page_has_no_inline_script_or_style() {
+    let app = spawn_app(&Backend::Sqlite).await;
+    let html = app.browser().get("/account").await.text;
+    assert!(html.contains(r#"<script src="/account/app.js" defer></script>"#));
+    assert!(html.contains(r#"<link rel="stylesheet" href="/account/app.css">"#));
+    assert_eq!(html.matches("<script").count(), 1, "one external script");
+    for inline in [
+        "<style",
+        " style=",
+        " onclick=",
+        " onsubmit=",
+        "javascript:",
+    ] {
+        assert!(!html.contains(inline), "inline {inline:?} in the page");
+    }
+}
+
+#[tokio::test]
+async fn the_root_redirects_to_the_page_unless_switched_off() {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    let app = spawn_app(&Backend::Sqlite).await;
+    let response = client.get(app.url("/")).send().await.expect("answered");
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/account");
+
+    let off = spawn_app_with(&Backend::Sqlite, &["--root-redirect", "false"]).await;
+    let response = client.get(off.url("/")).send().await.expect("answered");
+    assert_eq!(response.status(), 404);
+    let page = client
+        .get(off.url("/account"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(page.status(), 200, "the page itself stays");
+}
