@@ -1,0 +1,303 @@
+// The account page end to end in headless Chromium: what the page shows
+// after each step, keyboard use, axe-core at 360 and 1280 px, screenshots.
+//
+// Environment: NEPTUN_BASE_URL (a server with default settings),
+// NEPTUN_STRICT_URL (one with --require-recent-auth 2s and a login limit of
+// 3 a minute), NEPTUN_SCREENSHOTS (a folder), CHROMIUM (the executable).
+
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const BASE = process.env.NEPTUN_BASE_URL;
+const STRICT = process.env.NEPTUN_STRICT_URL;
+const SHOTS = process.env.NEPTUN_SCREENSHOTS;
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 360, height: 780 };
+
+mkdirSync(SHOTS, { recursive: true });
+const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+let failures = 0;
+async function step(name, body) {
+  const started = Date.now();
+  try {
+    await body();
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    failures += 1;
+    console.log(`FAIL ${name}\n${error.stack ?? error}`);
+  }
+}
+
+/** A page that fails the run on any CSP violation or script error. */
+async function openPage(browser, { viewport = DESKTOP, colorScheme = "light" } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" && !/Failed to load resource/.test(message.text())) {
+      page.problems.push(message.text());
+    }
+  });
+  page.on("pageerror", (error) => page.problems.push(String(error)));
+  return page;
+}
+
+function assertNoProblems(page) {
+  assert.deepEqual(page.problems, [], "no script errors or CSP violations");
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** axe-core on the page as it is: no serious or critical violation. */
+async function assertAccessible(page, label) {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(AXE_SOURCE);
+  const results = await page.evaluate(() =>
+    window.axe.run(document, { resultTypes: ["violations"] }),
+  );
+  const serious = results.violations.filter((v) => ["serious", "critical"].includes(v.impact));
+  const summary = serious.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  assert.deepEqual(summary, [], `axe at ${label}`);
+}
+
+const visible = (page, selector) => page.locator(selector).isVisible();
+
+async function signUp(page, email, password) {
+  await page.fill("#sign-up-email", email);
+  await page.fill("#sign-up-password", password);
+  await page.click("#sign-up-form button[type=submit]");
+  await page.waitForSelector("#signed-in", { state: "visible" });
+}
+
+async function update(page, fields) {
+  for (const [field, value] of Object.entries(fields)) {
+    await page.fill(`#update-${field}`, value);
+  }
+  await page.click("#update-form button[type=submit]");
+}
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+
+await step("the whole account flow, as the page shows it", async () => {
+  const page = await openPage(browser);
+  const email = `flow-${unique()}@example.com`;
+  const newEmail = `moved-${unique()}@example.com`;
+
+  await page.goto(`${BASE}/`);
+  assert.equal(new URL(page.url()).pathname, "/account", "/ leads to the page");
+  await page.waitForSelector("#signed-out", { state: "visible" });
+  await shot(page, "1-signed-out");
+
+  await signUp(page, email, "first passphrase");
+  assert.equal(await page.textContent("#account-email"), email);
+  assert.match(await page.textContent("#account-id"), /^[0-9a-f-]{36}$/);
+  await shot(page, "2-signed-in");
+
+  await update(page, { email: newEmail.toUpperCase() });
+  await page.waitForFunction((expected) => document.querySelector("#account-email").textContent === expected, newEmail);
+  assert.equal(await page.textContent("#status"), "Saved.");
+
+  await update(page, { email: "not-an-email" });
+  await page.waitForSelector("#update-email-error", { state: "visible" });
+  assert.equal(await page.textContent("#update-email-error"), "Invalid email");
+  assert.equal(await page.getAttribute("#update-email", "aria-invalid"), "true");
+  assert.match(await page.getAttribute("#update-email", "aria-describedby"), /\bupdate-email-error\b/);
+  assert.equal(await page.evaluate(() => document.activeElement.id), "update-email", "focus moves to the field");
+  assert.equal(await page.textContent("#account-email"), newEmail, "nothing changed");
+  await shot(page, "3-inline-error");
+
+  await page.fill("#update-email", "");
+  await update(page, { password: "second passphrase" });
+  await page.waitForFunction(() => document.querySelector("#status").textContent.startsWith("Saved."));
+  await page.click("#logout-button");
+  await page.waitForSelector("#signed-out", { state: "visible" });
+  assert.equal(await page.textContent("#status"), "You are logged out.");
+
+  await page.fill("#login-email", newEmail);
+  await page.fill("#login-password", "first passphrase");
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#login-form-error", { state: "visible" });
+  assert.equal(await page.textContent("#login-form-error"), "Wrong email or password.");
+
+  await page.fill("#login-password", "second passphrase");
+  await page.press("#login-password", "Enter");
+  await page.waitForSelector("#signed-in", { state: "visible" });
+  assert.equal(await page.textContent("#account-email"), newEmail);
+
+  await page.click("#delete-button");
+  assert.ok(await visible(page, "#delete-confirmation"), "a confirmation step first");
+  assert.ok(await visible(page, "#signed-in"), "still signed in until confirmed");
+  await shot(page, "4-delete-confirmation");
+  await page.click("#delete-confirm");
+  await page.waitForSelector("#signed-out", { state: "visible" });
+  assert.equal(await page.textContent("#status"), "Your account has been deleted.");
+
+  await page.fill("#login-email", newEmail);
+  await page.fill("#login-password", "second passphrase");
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#login-form-error", { state: "visible" });
+  assertNoProblems(page);
+});
+
+await step("a session ended elsewhere shows the signed-out state", async () => {
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/account`);
+  await page.waitForSelector("#signed-out", { state: "visible" });
+  await signUp(page, `ended-${unique()}@example.com`, "some passphrase");
+  // Another tab of the same browser logs out.
+  const other = await page.context().newPage();
+  await other.goto(`${BASE}/account`);
+  await other.waitForSelector("#signed-in", { state: "visible" });
+  await other.click("#logout-button");
+  await other.waitForSelector("#signed-out", { state: "visible" });
+
+  await update(page, { email: `later-${unique()}@example.com` });
+  await page.waitForSelector("#signed-out", { state: "visible" });
+  assert.equal(await page.textContent("#status"), "Your session has ended. Please log in again.");
+  assertNoProblems(page);
+});
+
+await step("keyboard only: every control is reached in order, with a visible focus", async () => {
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/account`);
+  await page.waitForSelector("#signed-out", { state: "visible" });
+  const reached = [];
+  for (let i = 0; i < 6; i += 1) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => {
+      const element = document.activeElement;
+      const style = getComputedStyle(element);
+      return { id: element.id || element.textContent.trim(), outline: style.outlineStyle, width: style.outlineWidth };
+    });
+    assert.notEqual(focused.outline, "none", `focus is visible on ${focused.id}`);
+    reached.push(focused.id);
+  }
+  assert.deepEqual(reached, [
+    "login-email", "login-password", "Log in",
+    "sign-up-email", "sign-up-password", "Create account",
+  ]);
+
+  // Sign up and delete with the keyboard alone.
+  const email = `keys-${unique()}@example.com`;
+  await page.focus("#sign-up-email");
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("typed passphrase");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#signed-in", { state: "visible" });
+  await page.focus("#delete-button");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "delete-cancel", "focus goes to the safe choice");
+  await page.keyboard.press("Escape");
+  assert.ok(!(await visible(page, "#delete-confirmation")), "Escape closes the confirmation");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Shift+Tab");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#signed-out", { state: "visible" });
+  assertNoProblems(page);
+});
+
+await step("password managers and paste are welcome", async () => {
+  const page = await openPage(browser);
+  await page.goto(`${BASE}/account`);
+  const autocomplete = await page.evaluate(() =>
+    Object.fromEntries([...document.querySelectorAll("input")].map((input) => [input.id, input.autocomplete])),
+  );
+  assert.deepEqual(autocomplete, {
+    "login-email": "username",
+    "login-password": "current-password",
+    "sign-up-email": "email",
+    "sign-up-password": "new-password",
+    "update-email": "email",
+    "update-password": "new-password",
+    "update-current-password": "current-password",
+  });
+  const labelled = await page.evaluate(() =>
+    [...document.querySelectorAll("input")].every((input) => input.labels.length === 1),
+  );
+  assert.ok(labelled, "every input has its label");
+  const blocked = await page.evaluate(() => {
+    const event = new ClipboardEvent("paste", { bubbles: true, cancelable: true });
+    return !document.querySelector("#sign-up-password").dispatchEvent(event);
+  });
+  assert.equal(blocked, false, "no script cancels a paste");
+});
+
+await step("recent authentication: the current password is asked for, then accepted", async () => {
+  const page = await openPage(browser);
+  await page.goto(`${STRICT}/account`);
+  await page.waitForSelector("#signed-out", { state: "visible" });
+  await signUp(page, `recent-${unique()}@example.com`, "strict passphrase");
+  assert.ok(!(await visible(page, "#current-password-field")), "not asked at first");
+  await page.waitForTimeout(2500);
+
+  const newEmail = `recent-new-${unique()}@example.com`;
+  await update(page, { email: newEmail });
+  await page.waitForSelector("#current-password-field", { state: "visible" });
+  assert.equal(await page.textContent("#update-current-password-error"), "Enter your current password to make this change.");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "update-current-password");
+  await shot(page, "5-recent-authentication");
+
+  await page.fill("#update-current-password", "strict passphrase");
+  await page.click("#update-form button[type=submit]");
+  await page.waitForFunction((expected) => document.querySelector("#account-email").textContent === expected, newEmail);
+  assert.ok(!(await visible(page, "#current-password-field")), "hidden again once done");
+  assertNoProblems(page);
+});
+
+await step("429 in plain words, with the wait", async () => {
+  const page = await openPage(browser);
+  await page.goto(`${STRICT}/account`);
+  await page.waitForSelector("#signed-out", { state: "visible" });
+  let text = "";
+  for (let attempt = 0; attempt < 6 && !text.startsWith("Too many"); attempt += 1) {
+    await page.fill("#login-email", "nobody@example.com");
+    await page.fill("#login-password", "a wrong guess");
+    await page.click("#login-form button[type=submit]");
+    await page.waitForSelector("#login-form-error", { state: "visible" });
+    text = await page.textContent("#login-form-error");
+  }
+  assert.match(text, /^Too many attempts\. Try again in \d+ (seconds?|minutes)\.$/);
+});
+
+for (const [viewport, label] of [[PHONE, "360"], [DESKTOP, "1280"]]) {
+  for (const colorScheme of ["light", "dark"]) {
+    await step(`axe-core at ${label} px, ${colorScheme}: signed out, signed in, inline error, confirmation`, async () => {
+      const page = await openPage(browser, { viewport, colorScheme });
+      const name = `${label}-${colorScheme}`;
+      await page.goto(`${BASE}/account`);
+      await page.waitForSelector("#signed-out", { state: "visible" });
+      await assertAccessible(page, `${name} signed out`);
+      const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(scrollWidth <= viewport.width, `no sideways scrolling at ${label} px (${scrollWidth})`);
+
+      await signUp(page, `axe-${unique()}@example.com`, "axe passphrase");
+      await assertAccessible(page, `${name} signed in`);
+      await update(page, { email: "still not an email" });
+      await page.waitForSelector("#update-email-error", { state: "visible" });
+      await assertAccessible(page, `${name} inline error`);
+      await page.click("#delete-button");
+      await assertAccessible(page, `${name} confirmation`);
+      if (colorScheme === "dark" || label === "360") await shot(page, `6-${name}`);
+      await page.click("#delete-confirm");
+      await page.waitForSelector("#signed-out", { state: "visible" });
+      assertNoProblems(page);
+    });
+  }
+}
+
+await browser.close();
+if (failures > 0) {
+  console.log(`${failures} browser step(s) failed`);
+  process.exit(1);
+}
+console.log(`screenshots in ${SHOTS}`);
