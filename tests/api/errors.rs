@@ -8,8 +8,9 @@ backend_test!(an_unknown_route_is_404_not_found_in_the_error_body);
 async fn an_unknown_route_is_404_not_found_in_the_error_body(backend: Backend) {
     let app = spawn_app(&backend).await;
 
+    // `/` leads to the account page (tests/api/account_page.rs).
     for path in [
-        "/",
+        "/account/nothing",
         "/api",
         "/api/nothing",
         "/api/users",
