@@ -51,24 +51,9 @@ impl App {
             },
         )
         .await?;
-        let cost = HashingCost {
-            memory_kib: config.argon2_memory_kib,
-            iterations: config.argon2_iterations,
-            parallelism: config.argon2_parallelism,
-        };
-        let hasher = PasswordHasher::new(cost, config.hash_workers(), config.hash_queue)?;
+        let hasher = password_hasher(&config)?;
         hasher.warm_up();
-        let protections = config.protections();
-        let blocklist = match &protections.password_blocklist {
-            None => None,
-            Some(BlocklistSource::Common) => Some(Arc::new(PasswordBlocklist::common())),
-            Some(BlocklistSource::File(path)) => Some(Arc::new(
-                PasswordBlocklist::from_file(path).map_err(|err| ConfigError {
-                    flag: "--password-blocklist",
-                    reason: format!("cannot read {}: {err}", path.display()),
-                })?,
-            )),
-        };
+        let new_passwords = new_password_policy(&config)?;
         let limits_on = config.rate_limits == Switch::On;
         if !limits_on {
             tracing::warn!(
@@ -87,25 +72,25 @@ impl App {
             store,
             hasher,
             sessions: SessionPolicy::new(config.session_lifetime, config.session_idle_timeout),
-            new_passwords: PasswordPolicy::for_new_passwords(
-                protections.password_min_length,
-                blocklist,
-            ),
+            new_passwords,
             cookie_secure: config.cookie_secure,
             root_redirect: config.root_redirect,
+            metrics: crate::telemetry::handle(),
+            metrics_listen: config.metrics_listen,
             body_limit: config.body_limit,
             public_origin: config.public_url.clone(),
             cors_origins: config.cors_origins.clone(),
             request_timeout: config.request_timeout,
             rate_limits,
             account_throttle: limits_on,
-            require_recent_auth: protections.require_recent_auth,
+            require_recent_auth: config.protections().require_recent_auth,
             started_at: Instant::now(),
         });
         let limits = ConnectionLimits {
             header_read_timeout: config.header_read_timeout,
             idle_timeout: config.idle_timeout,
             max_connections: config.max_connections,
+            shutdown_timeout: config.shutdown_timeout,
         };
         Ok(Self { state, limits })
     }
@@ -126,13 +111,67 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let metrics_server = match self.state.metrics_listen {
+            Some(address) => {
+                let listener = TcpListener::bind(address).await.map_err(|err| {
+                    std::io::Error::new(
+                        err.kind(),
+                        format!("cannot listen for metrics on {address}: {err}"),
+                    )
+                })?;
+                tracing::info!(%address, "metrics listening");
+                let router = crate::http::metrics::router(self.state.clone());
+                Some(tokio::spawn(serve(
+                    listener,
+                    router,
+                    self.limits,
+                    std::future::pending(),
+                )))
+            }
+            None => None,
+        };
         let sweeper = tokio::spawn(sweep_expired_rows(self.state.clone()));
         let janitor = tokio::spawn(forget_idle_addresses(self.state.clone()));
+        let upkeep = tokio::spawn(keep_metrics(self.state.clone()));
         let served = serve(listener, self.router(), self.limits, shutdown).await;
         sweeper.abort();
         janitor.abort();
+        upkeep.abort();
+        if let Some(metrics_server) = metrics_server {
+            metrics_server.abort();
+        }
+        self.state.store.close().await;
         served
     }
+}
+
+/// The hashing pool `config` asks for (the API and the admin commands hash alike).
+pub fn password_hasher(config: &Config) -> Result<PasswordHasher, HashingError> {
+    let cost = HashingCost {
+        memory_kib: config.argon2_memory_kib,
+        iterations: config.argon2_iterations,
+        parallelism: config.argon2_parallelism,
+    };
+    PasswordHasher::new(cost, config.hash_workers(), config.hash_queue)
+}
+
+/// The policy for new passwords: minimum length and blocklist, after `--strict`.
+pub fn new_password_policy(config: &Config) -> Result<PasswordPolicy, ConfigError> {
+    let protections = config.protections();
+    let blocklist = match &protections.password_blocklist {
+        None => None,
+        Some(BlocklistSource::Common) => Some(Arc::new(PasswordBlocklist::common())),
+        Some(BlocklistSource::File(path)) => Some(Arc::new(
+            PasswordBlocklist::from_file(path).map_err(|err| ConfigError {
+                flag: "--password-blocklist",
+                reason: format!("cannot read {}: {err}", path.display()),
+            })?,
+        )),
+    };
+    Ok(PasswordPolicy::for_new_passwords(
+        protections.password_min_length,
+        blocklist,
+    ))
 }
 
 /// Removes expired sessions and stale throttle records from the database.
@@ -160,6 +199,15 @@ async fn sweep_expired_rows(state: AppState) {
         {
             tracing::warn!(%err, "could not remove stale throttle records");
         }
+    }
+}
+
+/// Folds histogram samples in, so they do not pile up between scrapes.
+async fn keep_metrics(state: AppState) {
+    let mut ticks = tokio::time::interval(crate::telemetry::UPKEEP_INTERVAL);
+    loop {
+        ticks.tick().await;
+        state.metrics.run_upkeep();
     }
 }
 

@@ -77,6 +77,17 @@ pub struct Config {
     )]
     pub max_connections: usize,
 
+    /// On SIGTERM or SIGINT, how long requests in flight may take to finish
+    /// before their connections are cut.
+    #[arg(
+        long,
+        env = "NEPTUN_SHUTDOWN_TIMEOUT",
+        default_value = "30s",
+        value_parser = parse_duration,
+        value_name = "DURATION"
+    )]
+    pub shutdown_timeout: Duration,
+
     /// Proxies in front of the service: the client address is the Nth address
     /// from the right of `X-Forwarded-For` (0: the socket's peer address).
     #[arg(
@@ -145,6 +156,11 @@ pub struct Config {
         value_name = "true|false"
     )]
     pub strict: bool,
+
+    /// Serve `/metrics` on this address only (a private port), instead of on
+    /// the main listener.
+    #[arg(long, env = "NEPTUN_METRICS_LISTEN", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// Answer `GET /` with a redirect to the account page (`/account`).
     #[arg(

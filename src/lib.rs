@@ -4,6 +4,7 @@
 //! (database open and migrated, router ready); the binary and the tests both
 //! go through it, so they run the same service.
 
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod domain;
@@ -11,5 +12,6 @@ pub mod error;
 pub mod http;
 pub mod logging;
 pub mod store;
+pub mod telemetry;
 
 pub use app::App;

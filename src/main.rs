@@ -1,12 +1,16 @@
 //! The `neptun-accounts` binary: parses the command line, then hands over to
 //! the library. Every startup failure ends here as one line on stderr.
 
+mod admin_commands;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use neptun_accounts::App;
 use neptun_accounts::config::Config;
 use tokio::net::TcpListener;
+
+use self::admin_commands::{AdminSettings, UserAction};
 
 /// Account and session service behind the NEPTUN API.
 #[derive(Parser)]
@@ -23,6 +27,21 @@ enum Command {
     /// Print the OpenAPI 3.1 document of the HTTP API (also served at
     /// `GET /api/openapi.json`).
     Openapi,
+    /// Manage accounts on the service's database, whether or not the service
+    /// is running. Takes the same settings as `serve` (flags or environment),
+    /// of which the database, Argon2 and password ones matter here.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Copy a SQLite database to a new file while it is in use (online
+    /// backup). For PostgreSQL, use pg_dump.
+    Backup {
+        /// The new file to write.
+        destination: std::path::PathBuf,
+        #[command(flatten)]
+        settings: Box<AdminSettings>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -53,6 +72,11 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(config) => runtime.block_on(serve(*config)),
         Command::Openapi => print_openapi(),
+        Command::User { action } => runtime.block_on(admin_commands::run_user(action)),
+        Command::Backup {
+            destination,
+            settings,
+        } => runtime.block_on(admin_commands::run_backup(&destination, *settings)),
     }
 }
 
@@ -88,7 +112,7 @@ async fn serve(config: Config) -> ExitCode {
     }
 }
 
-fn fail(message: &str) -> ExitCode {
+pub(crate) fn fail(message: &str) -> ExitCode {
     eprintln!("neptun-accounts: {message}");
     ExitCode::FAILURE
 }

@@ -3,8 +3,9 @@
 //! is told the pool is busy at once. The permit is taken before the work is
 //! handed to a blocking thread, so a flood never piles up 19 MiB allocations.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -12,6 +13,7 @@ use tokio::sync::Semaphore;
 use tracing::Span;
 
 use super::password::Password;
+use crate::telemetry;
 
 /// Argon2id cost settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +54,8 @@ struct Inner {
     /// Verified instead of a real hash when the email is unknown (flat login).
     dummy_hash: OnceLock<String>,
     verifications: AtomicU64,
+    /// Admitted requests waiting for a worker (the queue's depth).
+    waiting: AtomicUsize,
 }
 
 impl PasswordHasher {
@@ -64,6 +68,7 @@ impl PasswordHasher {
             workers: Arc::new(Semaphore::new(workers)),
             dummy_hash: OnceLock::new(),
             verifications: AtomicU64::new(0),
+            waiting: AtomicUsize::new(0),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -109,11 +114,16 @@ impl PasswordHasher {
     {
         let admitted = Arc::clone(&self.inner.admission)
             .try_acquire_owned()
-            .map_err(|_| HashingError::Busy)?;
-        let worker = Arc::clone(&self.inner.workers)
-            .acquire_owned()
-            .await
-            .map_err(|err| HashingError::Failed(err.to_string()))?;
+            .map_err(|_| {
+                telemetry::hash_refused();
+                HashingError::Busy
+            })?;
+        let queued_at = Instant::now();
+        let waiting = Waiting::enter(&self.inner.waiting);
+        let worker = Arc::clone(&self.inner.workers).acquire_owned().await;
+        drop(waiting);
+        telemetry::hash_waited(queued_at.elapsed());
+        let worker = worker.map_err(|err| HashingError::Failed(err.to_string()))?;
         let inner = Arc::clone(&self.inner);
         let span = Span::current();
         tokio::task::spawn_blocking(move || {
@@ -122,6 +132,23 @@ impl PasswordHasher {
         })
         .await
         .map_err(|err| HashingError::Failed(err.to_string()))
+    }
+}
+
+/// One request in the queue, counted out again however it leaves (a worker,
+/// or the request's cancellation).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(waiting: &'a AtomicUsize) -> Self {
+        telemetry::hash_queue_depth(waiting.fetch_add(1, Ordering::Relaxed) + 1);
+        Self(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        telemetry::hash_queue_depth(self.0.fetch_sub(1, Ordering::Relaxed).saturating_sub(1));
     }
 }
 

@@ -12,6 +12,7 @@ use super::json_body::JsonObject;
 use super::openapi::{ErrorBody, LoginRequest, SessionBody, SignUpRequest};
 use super::session::{CurrentSession, MaybeSession, SignedOut, clearing_cookie, session_cookie};
 use super::throttle;
+use crate::telemetry::{self, Revocation};
 use super::validation::{Issues, email_field, password_field, string_field};
 use crate::domain::email::Email;
 use crate::domain::password::{Password, PasswordPolicy};
@@ -113,6 +114,7 @@ pub async fn sign_up(
         .store
         .create_user(new_user, issued.row.clone())
         .await?;
+    telemetry::signed_up();
     tracing::info!(user_id = %user.id, "user signed up");
     Ok(signed_in(&state, &user, &issued, now))
 }
@@ -152,6 +154,7 @@ pub async fn login(
     let verification = state.hasher.verify(input.password, stored_hash).await?;
     let Some(credentials) = credentials.filter(|_| verification.matched) else {
         password_check.failed(&state).await?;
+        telemetry::login(false);
         tracing::info!("login failed");
         return Err(ApiError::InvalidCredentials);
     };
@@ -172,6 +175,7 @@ pub async fn login(
         id: credentials.user_id,
         email: input.email,
     };
+    telemetry::login(true);
     tracing::info!(user_id = %user.id, "user logged in");
     Ok(signed_in(&state, &user, &issued, now))
 }
@@ -196,6 +200,9 @@ pub async fn logout(
         Some(current) => state.store.delete_session(current.token.hash()).await?,
         None => false,
     };
+    if ended {
+        telemetry::sessions_revoked(Revocation::Logout, 1);
+    }
     let clear = [(SET_COOKIE, clearing_cookie(state.cookie_secure))];
     Ok((clear, Json(ended)).into_response())
 }

@@ -12,6 +12,7 @@ use super::AppState;
 use super::rate_limit::Limited;
 use crate::config::Origin;
 use crate::error::ApiError;
+use crate::telemetry;
 
 /// `Sec-Fetch-Site`, sent by every current browser.
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
@@ -41,6 +42,7 @@ pub async fn guard_request(
     }
     if let (Some(limited), Some(limits)) = (route.rate_limit, &state.rate_limits) {
         if let Err(wait) = limits.check(limited, &request) {
+            telemetry::throttled(limited.metric_label());
             return ApiError::too_many_requests(wait).into_response();
         }
     }

@@ -6,6 +6,7 @@ mod auth;
 mod guard;
 mod health;
 mod json_body;
+pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
 mod request_id;
@@ -41,6 +42,10 @@ pub struct AppContext {
     pub cookie_secure: bool,
     /// `GET /` redirects to the account page.
     pub root_redirect: bool,
+    /// Renders `/metrics`.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// `--metrics-listen`: `/metrics` is served there, not on the main listener.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     pub body_limit: usize,
     /// `--public-url`, when set, is the only own origin.
     pub public_origin: Option<Origin>,

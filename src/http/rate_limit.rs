@@ -24,6 +24,17 @@ pub enum Limited {
     Update,
 }
 
+impl Limited {
+    /// The `limit` label of its refusals in the metrics.
+    pub fn metric_label(self) -> &'static str {
+        match self {
+            Self::Login => "login_per_address",
+            Self::SignUp => "sign_up_per_address",
+            Self::Update => "update_per_address",
+        }
+    }
+}
+
 /// One keyed limiter per limited route.
 pub struct RateLimits {
     login: DefaultKeyedRateLimiter<IpAddr>,

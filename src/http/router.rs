@@ -1,7 +1,7 @@
 //! The route table and the middleware stack around it.
 
 use std::any::Any;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -23,7 +23,8 @@ use utoipa_axum::routes;
 use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
-use super::{AppState, account_page, auth, guard, health, openapi, session, users};
+use super::{AppState, account_page, auth, guard, health, metrics, openapi, session, users};
+use crate::telemetry;
 use crate::config::Origin;
 use crate::error::ApiError;
 
@@ -43,6 +44,11 @@ pub fn router(state: AppState) -> Router {
         .route(account_page::PAGE_PATH, get(account_page::page))
         .route(account_page::STYLESHEET_PATH, get(account_page::stylesheet))
         .route(account_page::SCRIPT_PATH, get(account_page::script));
+    let routes = if state.metrics_listen.is_none() {
+        routes.route("/metrics", get(metrics::render))
+    } else {
+        routes
+    };
     let routes = if state.root_redirect {
         routes.route("/", get(account_page::to_page))
     } else {
@@ -61,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(security_headers))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(record_request))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -90,6 +97,34 @@ fn request_span(request: &Request) -> Span {
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default();
     tracing::info_span!("request", request_id = id, method = %request.method(), route)
+}
+
+/// Request counts and latencies by method, matched route and status.
+async fn record_request(request: Request, next: Next) -> Response {
+    let method = metric_method(request.method());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    telemetry::request_answered(method, &route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// A method as a metric label; any other method is `other`, so that
+/// clients cannot grow the number of series.
+fn metric_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// The one line per request: status and latency, inside the request span.

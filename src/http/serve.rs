@@ -37,10 +37,14 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
+    /// How long open requests may take once shutdown has begun.
+    pub shutdown_timeout: Duration,
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops
-/// accepting and lets open connections finish their current request.
+/// accepting (the listener is closed, so new connections are refused) and
+/// lets open connections finish their current request, for at most the
+/// shutdown timeout.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -79,8 +83,20 @@ pub async fn serve(
         while connections.try_join_next().is_some() {}
     }
     drop(listener);
+    let open = connections.len();
+    tracing::info!(open, "shutting down: no new connections, finishing requests in flight");
     let _ = stop_connections.send(true);
-    while connections.join_next().await.is_some() {}
+    let drained = tokio::time::timeout(limits.shutdown_timeout, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            cut = connections.len(),
+            "shutdown timeout reached; cutting the connections still open"
+        );
+        connections.shutdown().await;
+    }
     Ok(())
 }
 

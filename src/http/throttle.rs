@@ -10,6 +10,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::UserId;
 use crate::error::ApiError;
 use crate::store::PasswordChangeLimit;
+use crate::telemetry;
 
 /// What the throttle knew before a password check, to settle it afterwards.
 pub struct PasswordCheck {
@@ -29,6 +30,7 @@ pub async fn before_password_check(
         None
     };
     if let Some(wait) = throttle::retry_after(record, Timestamp::now()) {
+        telemetry::throttled("password_failures");
         return Err(ApiError::too_many_requests(wait));
     }
     Ok(PasswordCheck {
@@ -71,6 +73,7 @@ pub async fn password_change_allowed(
     let since = now.minus(throttle::PASSWORD_CHANGE_WINDOW);
     let (changes, oldest) = state.store.password_changes_since(user_id, since).await?;
     if let Some(wait) = throttle::password_change_retry_after(changes, oldest, now) {
+        telemetry::throttled("password_changes");
         return Err(ApiError::too_many_requests(wait));
     }
     Ok(Some(PasswordChangeLimit {

@@ -20,6 +20,7 @@ use crate::domain::password::{Password, PasswordPolicy};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, BodyShape, Issue};
 use crate::store::AccountUpdate;
+use crate::telemetry::{self, Revocation};
 
 /// `GET /api/users/{user_id}`: the caller's own account.
 #[utoipa::path(
@@ -104,7 +105,7 @@ pub async fn update_user(
         .sessions
         .rotate(&current.session, now, reauthenticated)?;
     let password_changed = password_hash.is_some();
-    let user = state
+    let updated = state
         .store
         .update_account(AccountUpdate {
             user_id: current.user.id.clone(),
@@ -115,6 +116,8 @@ pub async fn update_user(
             password_change_limit,
         })
         .await?;
+    let user = updated.user;
+    telemetry::sessions_revoked(Revocation::PasswordChange, updated.revoked_sessions);
     tracing::info!(user_id = %user.id, password_changed, "account updated");
 
     let max_age = state.sessions.cookie_max_age(rotated.row.created_at, now);
@@ -143,10 +146,11 @@ pub async fn delete_user(
     user_id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     ensure_own_id(&current, user_id)?;
-    if !state.store.delete_user(&current.user.id).await? {
+    let Some(ended_sessions) = state.store.delete_user(&current.user.id).await? else {
         // Deleted by a concurrent request; this session died with it.
         return Err(ApiError::Unauthorized);
-    }
+    };
+    telemetry::sessions_revoked(Revocation::AccountDeleted, ended_sessions);
     tracing::info!(user_id = %current.user.id, "user deleted");
     let clear = [(SET_COOKIE, clearing_cookie(state.cookie_secure))];
     Ok((clear, Json(true)).into_response())

@@ -1,6 +1,7 @@
 //! The database behind the service: one interface, one implementation per
 //! backend, the same behaviour on each. It knows nothing of HTTP.
 
+pub mod admin;
 mod postgres;
 mod sqlite;
 
@@ -59,6 +60,14 @@ pub struct AccountUpdate {
     pub password_change_limit: Option<PasswordChangeLimit>,
 }
 
+/// What an update left behind.
+#[derive(Clone, Debug)]
+pub struct AccountUpdated {
+    pub user: User,
+    /// Other sessions ended because the password changed.
+    pub revoked_sessions: u64,
+}
+
 /// The cap on password changes checked inside an update.
 #[derive(Clone, Copy, Debug)]
 pub struct PasswordChangeLimit {
@@ -101,11 +110,11 @@ pub trait Store: Send + Sync + 'static {
     /// the presented session to its new token, and, when the password
     /// changed, ends every other session of the user. Returns the user as
     /// stored afterwards.
-    async fn update_account(&self, update: AccountUpdate) -> Result<User, StoreError>;
+    async fn update_account(&self, update: AccountUpdate) -> Result<AccountUpdated, StoreError>;
 
     /// In one transaction: deletes the user and every one of their sessions.
-    /// True if the user existed.
-    async fn delete_user(&self, user_id: &UserId) -> Result<bool, StoreError>;
+    /// The number of sessions ended, or `None` if there was no such user.
+    async fn delete_user(&self, user_id: &UserId) -> Result<Option<u64>, StoreError>;
 
     /// Stores a login's session; replaces the user's password hash when it was
     /// re-hashed with the current cost.
@@ -170,6 +179,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// A cheap round trip that proves the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The connections this process holds, for metrics.
+    fn pool_status(&self) -> PoolStatus;
+
+    /// Ends cleanly at shutdown: SQLite folds its write-ahead log into the
+    /// database file; PostgreSQL closes its connections.
+    async fn close(&self);
+}
+
+/// Database connections of this process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections the pool may open.
+    pub max: usize,
+    /// Connections working for a request now.
+    pub in_use: usize,
 }
 
 /// Store settings that are not part of the URL.
@@ -185,6 +210,23 @@ pub async fn connect(
     url: &DatabaseUrl,
     options: StoreOptions,
 ) -> Result<Arc<dyn Store>, StoreError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            let store = SqliteStore::open(path.clone(), options.sqlite_synchronous).await?;
+            Ok(Arc::new(store))
+        }
+        DatabaseUrl::Postgres(url) => {
+            let store = PostgresStore::open(url, options.max_connections).await?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// As [`connect`], with the admin operations too.
+pub async fn connect_admin(
+    url: &DatabaseUrl,
+    options: StoreOptions,
+) -> Result<Arc<dyn admin::AdminStore>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => {
             let store = SqliteStore::open(path.clone(), options.sqlite_synchronous).await?;

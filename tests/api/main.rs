@@ -14,6 +14,7 @@ mod login;
 mod logout;
 mod migrations;
 mod openapi;
+mod operations;
 mod password_hashing;
 mod process;
 mod protections;

@@ -2,6 +2,7 @@
 //! instances on one database. Same operations and meaning as the SQLite
 //! store; only the SQL dialect differs.
 
+mod admin;
 mod connect;
 
 use async_trait::async_trait;
@@ -10,7 +11,8 @@ use tokio_postgres::Row;
 
 use self::connect::{from_driver, unreachable};
 use super::{
-    AccountUpdate, Credentials, NewUser, PasswordChangeLimit, SessionWithUser, Store, StoreError,
+    AccountUpdate, AccountUpdated, Credentials, NewUser, PasswordChangeLimit, PoolStatus, SessionWithUser, Store,
+    StoreError,
 };
 use crate::domain::email::Email;
 use crate::domain::session::SessionRow;
@@ -195,7 +197,7 @@ impl Store for PostgresStore {
         Ok(row.map(|row| row.get(0)))
     }
 
-    async fn update_account(&self, update: AccountUpdate) -> Result<User, StoreError> {
+    async fn update_account(&self, update: AccountUpdate) -> Result<AccountUpdated, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(from_driver)?;
         let rotated = &update.rotated_session;
@@ -254,12 +256,13 @@ impl Store for PostgresStore {
             // Dropping the transaction rolls the user change back too.
             return Err(StoreError::SessionNotFound);
         }
+        let mut revoked_sessions = 0;
         if update.password_hash.is_some() {
             let revoke_others = transaction
                 .prepare_cached("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
                 .await
                 .map_err(from_driver)?;
-            transaction
+            revoked_sessions = transaction
                 .execute(
                     &revoke_others,
                     &[&update.user_id.as_str(), &rotated.token_hash.0.as_slice()],
@@ -268,16 +271,19 @@ impl Store for PostgresStore {
                 .map_err(from_driver)?;
         }
         transaction.commit().await.map_err(from_driver)?;
-        Ok(User {
-            id: update.user_id,
-            email: Email::from_trusted(email),
+        Ok(AccountUpdated {
+            user: User {
+                id: update.user_id,
+                email: Email::from_trusted(email),
+            },
+            revoked_sessions,
         })
     }
 
-    async fn delete_user(&self, user_id: &UserId) -> Result<bool, StoreError> {
+    async fn delete_user(&self, user_id: &UserId) -> Result<Option<u64>, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(from_driver)?;
-        transaction
+        let sessions = transaction
             .execute(
                 "DELETE FROM sessions WHERE user_id = $1",
                 &[&user_id.as_str()],
@@ -289,7 +295,7 @@ impl Store for PostgresStore {
             .await
             .map_err(from_driver)?;
         transaction.commit().await.map_err(from_driver)?;
-        Ok(deleted > 0)
+        Ok((deleted > 0).then_some(sessions))
     }
 
     async fn create_session(
@@ -468,5 +474,17 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         client.simple_query("SELECT 1").await.map_err(from_driver)?;
         Ok(())
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus {
+            max: status.max_size,
+            in_use: status.size.saturating_sub(status.available),
+        }
+    }
+
+    async fn close(&self) {
+        self.pool.close();
     }
 }

@@ -52,6 +52,15 @@ impl ReadPool {
         }
     }
 
+    pub fn capacity(&self) -> usize {
+        READ_CONNECTIONS
+    }
+
+    /// Read connections working now.
+    pub fn in_use(&self) -> usize {
+        READ_CONNECTIONS - self.permits.available_permits()
+    }
+
     /// Runs `query` on a read connection on a blocking thread.
     pub async fn read<T, F>(self: &Arc<Self>, query: F) -> Result<T, StoreError>
     where

@@ -1,6 +1,7 @@
 //! The embedded SQLite store (rusqlite, bundled SQLite): WAL, reads on a small
 //! pool of connections, writes through one writer thread.
 
+mod admin;
 mod connection;
 mod migrations;
 mod writer;
@@ -14,7 +15,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 use self::connection::ReadPool;
 use self::writer::Writer;
 use super::{
-    AccountUpdate, Credentials, NewUser, PasswordChangeLimit, SessionWithUser, Store, StoreError,
+    AccountUpdate, AccountUpdated, Credentials, NewUser, PasswordChangeLimit, PoolStatus, SessionWithUser, Store,
+    StoreError,
 };
 use crate::config::SqliteSynchronous;
 use crate::domain::email::Email;
@@ -213,7 +215,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn update_account(&self, update: AccountUpdate) -> Result<User, StoreError> {
+    async fn update_account(&self, update: AccountUpdate) -> Result<AccountUpdated, StoreError> {
         self.writer
             .write(move |connection| {
                 let transaction =
@@ -265,36 +267,41 @@ impl Store for SqliteStore {
                     // Dropping the transaction rolls the user change back too.
                     return Err(StoreError::SessionNotFound);
                 }
-                if update.password_hash.is_some() {
+                let revoked_sessions = if update.password_hash.is_some() {
                     transaction
                         .prepare_cached(
                             "DELETE FROM sessions WHERE user_id = ?1 AND token_hash <> ?2",
                         )?
-                        .execute((update.user_id.as_str(), rotated.token_hash.0.as_slice()))?;
-                }
+                        .execute((update.user_id.as_str(), rotated.token_hash.0.as_slice()))?
+                } else {
+                    0
+                };
                 transaction.commit()?;
-                Ok(User {
-                    id: update.user_id,
-                    email: Email::from_trusted(email),
+                Ok(AccountUpdated {
+                    user: User {
+                        id: update.user_id,
+                        email: Email::from_trusted(email),
+                    },
+                    revoked_sessions: revoked_sessions as u64,
                 })
             })
             .await
     }
 
-    async fn delete_user(&self, user_id: &UserId) -> Result<bool, StoreError> {
+    async fn delete_user(&self, user_id: &UserId) -> Result<Option<u64>, StoreError> {
         let user_id = user_id.clone();
         self.writer
             .write(move |connection| {
                 let transaction =
                     connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                transaction
+                let sessions = transaction
                     .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
                     .execute([user_id.as_str()])?;
                 let deleted = transaction
                     .prepare_cached("DELETE FROM users WHERE id = ?1")?
                     .execute([user_id.as_str()])?;
                 transaction.commit()?;
-                Ok(deleted > 0)
+                Ok((deleted > 0).then_some(sessions as u64))
             })
             .await
     }
@@ -479,5 +486,26 @@ impl Store for SqliteStore {
                 Ok(())
             })
             .await
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        // The readers, and the one writer (busy while it holds queued work).
+        PoolStatus {
+            max: self.readers.capacity() + 1,
+            in_use: self.readers.in_use() + usize::from(self.writer.is_busy()),
+        }
+    }
+
+    async fn close(&self) {
+        let checkpoint = self
+            .writer
+            .write(|connection| {
+                connection.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")?;
+                Ok(())
+            })
+            .await;
+        if let Err(err) = checkpoint {
+            tracing::warn!(%err, "could not checkpoint the database at shutdown");
+        }
     }
 }

@@ -4,6 +4,8 @@
 //! the busy timeout to settle contention with other processes.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use rusqlite::Connection;
@@ -16,6 +18,25 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 /// A handle to the writer thread; the thread ends when every handle is gone.
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    /// Jobs sent and not yet finished.
+    pending: Arc<AtomicUsize>,
+}
+
+/// Counts a job as pending from its creation until it is dropped: run,
+/// panicked or never sent.
+struct PendingJob(Arc<AtomicUsize>);
+
+impl PendingJob {
+    fn new(pending: &Arc<AtomicUsize>) -> Self {
+        pending.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(pending))
+    }
+}
+
+impl Drop for PendingJob {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Writer {
@@ -32,7 +53,15 @@ impl Writer {
                     }
                 }
             })?;
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs,
+            pending: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// Whether a write is running or waiting.
+    pub fn is_busy(&self) -> bool {
+        self.pending.load(Ordering::Relaxed) > 0
     }
 
     /// Runs `work` on the writer connection and waits for its result.
@@ -42,8 +71,11 @@ impl Writer {
         T: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        let pending = PendingJob::new(&self.pending);
         let job: Job = Box::new(move |connection| {
-            let _ = reply.send(work(connection));
+            let result = work(connection);
+            drop(pending);
+            let _ = reply.send(result);
         });
         self.jobs
             .send(job)

@@ -1,0 +1,256 @@
+//! The operator's commands on the service's database, with or without the
+//! server running: the same store, email parser, password policy and
+//! Argon2id hashing as the API. Output is for people by default and JSON
+//! with `--json`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::app::{new_password_policy, password_hasher};
+use crate::config::Config;
+use crate::domain::email::Email;
+use crate::domain::password::{Password, PasswordError, PasswordPolicy};
+use crate::domain::password_hasher::PasswordHasher;
+use crate::domain::time::Timestamp;
+use crate::domain::user::UserId;
+use crate::store::admin::{AccountKey, AccountSummary, AdminStore};
+use crate::store::{self, NewUser, StoreError, StoreOptions};
+use crate::telemetry::{self, Revocation};
+
+/// An admin command's failure: one line for stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AdminError(String);
+
+impl AdminError {
+    pub fn new(message: String) -> Self {
+        Self(message)
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::EmailTaken => Self("another account already has this email".into()),
+            other => Self(other.to_string()),
+        }
+    }
+}
+
+/// The database and the rules the commands work with.
+pub struct Admin {
+    store: Arc<dyn AdminStore>,
+    hasher: PasswordHasher,
+    policy: PasswordPolicy,
+    json: bool,
+}
+
+impl Admin {
+    /// Opens (and migrates) the database `config` names.
+    pub async fn open(config: &Config, json: bool) -> Result<Self, AdminError> {
+        config.validate().map_err(|err| AdminError(err.to_string()))?;
+        let store = store::connect_admin(
+            &config.database_url,
+            StoreOptions {
+                sqlite_synchronous: config.sqlite_synchronous,
+                max_connections: config.database_max_connections.min(2),
+            },
+        )
+        .await?;
+        let hasher = password_hasher(config).map_err(|err| AdminError(err.to_string()))?;
+        let policy = new_password_policy(config).map_err(|err| AdminError(err.to_string()))?;
+        Ok(Self {
+            store,
+            hasher,
+            policy,
+            json,
+        })
+    }
+
+    pub async fn create(&self, email: &str, password: String) -> Result<String, AdminError> {
+        let email = parse_email(email)?;
+        let password = self.new_password(password)?;
+        let password_hash = self.hash(password).await?;
+        let id = UserId::generate();
+        self.store
+            .create_account(NewUser {
+                id: id.clone(),
+                email: email.clone(),
+                password_hash,
+                created_at: Timestamp::now(),
+            })
+            .await?;
+        let account = self.find(&AccountKey::Id(id)).await?;
+        Ok(self.render(&account_json(&account), || {
+            format!("created {} ({})", account.user.email, account.user.id)
+        }))
+    }
+
+    pub async fn list(&self, after: Option<&str>, limit: u32) -> Result<String, AdminError> {
+        let after = after.map(|id| UserId::from_trusted(id.to_owned()));
+        let accounts = self.store.list_accounts(after.as_ref(), limit).await?;
+        let next = (accounts.len() == limit as usize)
+            .then(|| accounts.last().map(|last| last.user.id.to_string()))
+            .flatten();
+        let document = json!({
+            "users": accounts.iter().map(account_json).collect::<Vec<_>>(),
+            "next_after": next,
+        });
+        Ok(self.render(&document, || {
+            let mut lines: Vec<String> = accounts
+                .iter()
+                .map(|account| {
+                    format!(
+                        "{}  {}  created {}  sessions {}",
+                        account.user.id,
+                        account.user.email,
+                        account.created_at.to_iso8601(),
+                        account.sessions
+                    )
+                })
+                .collect();
+            if let Some(next) = &next {
+                lines.push(format!("more: --after {next}"));
+            }
+            lines.join("\n")
+        }))
+    }
+
+    pub async fn show(&self, who: &str) -> Result<String, AdminError> {
+        let account = self.find(&account_key(who)?).await?;
+        Ok(self.render(&account_json(&account), || {
+            format!(
+                "id        {}\nemail     {}\ncreated   {}\nsessions  {}",
+                account.user.id,
+                account.user.email,
+                account.created_at.to_iso8601(),
+                account.sessions
+            )
+        }))
+    }
+
+    pub async fn set_password(&self, who: &str, password: String) -> Result<String, AdminError> {
+        let account = self.find(&account_key(who)?).await?;
+        let password = self.new_password(password)?;
+        let password_hash = self.hash(password).await?;
+        let ended = self
+            .store
+            .set_password(&account.user.id, password_hash)
+            .await?
+            .ok_or_else(|| AdminError(format!("no account {who}")))?;
+        telemetry::sessions_revoked(Revocation::Admin, ended);
+        Ok(self.render(&json!({"id": account.user.id.as_str(), "sessions_ended": ended}), || {
+            format!("password set for {}; {ended} session(s) ended", account.user.email)
+        }))
+    }
+
+    pub async fn set_email(&self, who: &str, email: &str) -> Result<String, AdminError> {
+        let account = self.find(&account_key(who)?).await?;
+        let email = parse_email(email)?;
+        if !self.store.set_email(&account.user.id, &email).await? {
+            return Err(AdminError(format!("no account {who}")));
+        }
+        Ok(self.render(&json!({"id": account.user.id.as_str(), "email": email.as_str()}), || {
+            format!("email of {} is now {email}", account.user.id)
+        }))
+    }
+
+    pub async fn delete(&self, who: &str) -> Result<String, AdminError> {
+        let account = self.find(&account_key(who)?).await?;
+        let ended = self
+            .store
+            .delete_user(&account.user.id)
+            .await?
+            .ok_or_else(|| AdminError(format!("no account {who}")))?;
+        Ok(self.render(&json!({"id": account.user.id.as_str(), "deleted": true, "sessions_ended": ended}), || {
+            format!("deleted {} ({}); {ended} session(s) ended", account.user.email, account.user.id)
+        }))
+    }
+
+    pub async fn revoke_sessions(&self, who: &str) -> Result<String, AdminError> {
+        let account = self.find(&account_key(who)?).await?;
+        let ended = self.store.revoke_sessions(&account.user.id).await?;
+        Ok(self.render(&json!({"id": account.user.id.as_str(), "sessions_ended": ended}), || {
+            format!("{ended} session(s) of {} ended", account.user.email)
+        }))
+    }
+
+    pub async fn backup(&self, destination: &Path) -> Result<String, AdminError> {
+        if destination.exists() {
+            return Err(AdminError(format!(
+                "{} exists; back up to a new file",
+                destination.display()
+            )));
+        }
+        self.store.backup(destination).await?;
+        Ok(self.render(&json!({"backup": destination.display().to_string()}), || {
+            format!("backed up to {}", destination.display())
+        }))
+    }
+
+    /// Ends cleanly, as the server does at shutdown.
+    pub async fn close(self) {
+        self.store.close().await;
+    }
+
+    async fn find(&self, key: &AccountKey) -> Result<AccountSummary, AdminError> {
+        self.store.find_account(key).await?.ok_or_else(|| {
+            AdminError(match key {
+                AccountKey::Id(id) => format!("no account with id {id}"),
+                AccountKey::Email(email) => format!("no account with email {email}"),
+            })
+        })
+    }
+
+    fn new_password(&self, password: String) -> Result<Password, AdminError> {
+        match self.policy.check(&password) {
+            Ok(()) => Ok(Password::new(password)),
+            Err(PasswordError::TooShort { minimum }) => Err(AdminError(format!(
+                "the password must have at least {minimum} characters"
+            ))),
+            Err(PasswordError::TooLong { maximum }) => Err(AdminError(format!(
+                "the password must have at most {maximum} characters"
+            ))),
+            Err(PasswordError::TooCommon) => Err(AdminError("this password is too common".into())),
+        }
+    }
+
+    async fn hash(&self, password: Password) -> Result<String, AdminError> {
+        self.hasher
+            .hash(password)
+            .await
+            .map_err(|err| AdminError(err.to_string()))
+    }
+
+    fn render(&self, document: &Value, human: impl FnOnce() -> String) -> String {
+        if self.json {
+            document.to_string()
+        } else {
+            human()
+        }
+    }
+}
+
+fn parse_email(text: &str) -> Result<Email, AdminError> {
+    Email::parse(text).map_err(|_| AdminError(format!("{text:?} is not a valid email address")))
+}
+
+/// An email when it has an `@`, otherwise an id.
+fn account_key(who: &str) -> Result<AccountKey, AdminError> {
+    if who.contains('@') {
+        parse_email(who).map(AccountKey::Email)
+    } else {
+        Ok(AccountKey::Id(UserId::from_trusted(who.to_owned())))
+    }
+}
+
+fn account_json(account: &AccountSummary) -> Value {
+    json!({
+        "id": account.user.id.as_str(),
+        "email": account.user.email.as_str(),
+        "created_at": account.created_at.to_iso8601(),
+        "sessions": account.sessions,
+    })
+}

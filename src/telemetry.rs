@@ -1,0 +1,112 @@
+//! Prometheus metrics through the `metrics` facade: one process-wide
+//! recorder, rendered as text at `GET /metrics`. The names, in one place so
+//! that dashboards can rely on them.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::store::PoolStatus;
+
+/// Seconds; from a cache-hot session read to a slow, queued password hash.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// How often histogram samples are folded in when nobody scrapes.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The recorder's handle, installing the recorder on first use. If the host
+/// program installed another recorder first, ours stays empty and says so.
+pub fn handle() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
+                .map_or_else(|_| PrometheusBuilder::new(), |builder| builder)
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("another metrics recorder is installed; /metrics stays empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// One answered request, by method, matched route and status.
+pub fn request_answered(method: &str, route: &str, status: u16, latency: Duration) {
+    let labels = [
+        ("method", method.to_owned()),
+        ("route", route.to_owned()),
+        ("status", status.to_string()),
+    ];
+    counter!("http_requests_total", &labels).increment(1);
+    histogram!("http_request_duration_seconds", &labels).record(latency.as_secs_f64());
+}
+
+pub fn signed_up() {
+    counter!("neptun_sign_ups_total").increment(1);
+    session_created();
+}
+
+pub fn login(succeeded: bool) {
+    let outcome = if succeeded { "success" } else { "failure" };
+    counter!("neptun_logins_total", "outcome" => outcome).increment(1);
+    if succeeded {
+        session_created();
+    }
+}
+
+fn session_created() {
+    counter!("neptun_sessions_created_total").increment(1);
+}
+
+/// Why sessions ended before their time.
+#[derive(Clone, Copy, Debug)]
+pub enum Revocation {
+    Logout,
+    PasswordChange,
+    AccountDeleted,
+    Admin,
+}
+
+pub fn sessions_revoked(reason: Revocation, count: u64) {
+    let reason = match reason {
+        Revocation::Logout => "logout",
+        Revocation::PasswordChange => "password_change",
+        Revocation::AccountDeleted => "account_deleted",
+        Revocation::Admin => "admin",
+    };
+    counter!("neptun_sessions_revoked_total", "reason" => reason).increment(count);
+}
+
+/// A 429: which limit refused.
+pub fn throttled(limit: &'static str) {
+    counter!("neptun_throttle_refusals_total", "limit" => limit).increment(1);
+}
+
+/// Password hashing: requests waiting for a thread now.
+pub fn hash_queue_depth(waiting: usize) {
+    gauge!("neptun_password_hash_queue_depth").set(waiting as f64);
+}
+
+/// Password hashing: how long a request waited for a thread.
+pub fn hash_waited(wait: Duration) {
+    histogram!("neptun_password_hash_wait_seconds").record(wait.as_secs_f64());
+}
+
+/// Password hashing: refused with 503 because the queue was full.
+pub fn hash_refused() {
+    counter!("neptun_password_hash_refusals_total").increment(1);
+}
+
+/// Database connections, read at each scrape.
+pub fn database_pool(status: PoolStatus) {
+    gauge!("neptun_database_connections", "state" => "max").set(status.max as f64);
+    gauge!("neptun_database_connections", "state" => "in_use").set(status.in_use as f64);
+}
