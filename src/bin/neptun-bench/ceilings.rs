@@ -1,0 +1,249 @@
+//! The ceilings, measured in the same run on the server's core: a bare axum
+//! router (served by this binary's hidden `bare-axum` command), the raw
+//! rusqlite session read and PATCH transaction with the store's settings,
+//! and raw Argon2id verifications at the server's default cost.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
+use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
+
+use crate::accounts::{Accounts, PASSWORD, new_token, token_hash};
+use crate::process::{SERVER_CORE, pin_current_thread};
+use crate::seed::default_argon2;
+
+/// Operations per second of one raw ceiling, measured on the server core.
+#[derive(Clone, Copy, Debug)]
+pub struct Rate {
+    pub operations: u64,
+    pub elapsed: Duration,
+    /// Operations including the warm-up.
+    pub calls: u64,
+}
+
+impl Rate {
+    pub fn per_second(self) -> f64 {
+        self.operations as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn micros_each(self) -> f64 {
+        self.elapsed.as_secs_f64() * 1e6 / self.operations.max(1) as f64
+    }
+}
+
+/// Serves the HTTP ceiling: one route, no layers, on the same runtime the
+/// server builds (tokio's multi-threaded one, sized to the cores it may use).
+pub fn serve_bare_axum(listen: SocketAddr) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        axum::serve(listener, router).await?;
+        anyhow::Ok(())
+    })
+}
+
+/// Runs `work` on a thread pinned to the server core until `duration` has
+/// passed; `work` does one operation per call, or answers false when it has
+/// no more to do.
+fn on_server_core<S, F>(duration: Duration, setup: S) -> anyhow::Result<Rate>
+where
+    S: FnOnce() -> anyhow::Result<F> + Send + 'static,
+    F: FnMut() -> anyhow::Result<bool>,
+{
+    std::thread::spawn(move || {
+        pin_current_thread(SERVER_CORE)?;
+        let mut work = setup()?;
+        // A short warm-up fills the page cache and the statement cache.
+        let warm_until = Instant::now() + duration / 10;
+        let mut calls = 0_u64;
+        while Instant::now() < warm_until {
+            anyhow::ensure!(work()?, "too few operations planned for the warm-up");
+            calls += 1;
+        }
+        let started = Instant::now();
+        let mut operations = 0_u64;
+        loop {
+            let more = work()?;
+            operations += u64::from(more);
+            let elapsed = started.elapsed();
+            if elapsed >= duration || !more {
+                return Ok(Rate {
+                    operations,
+                    elapsed,
+                    calls: calls + operations,
+                });
+            }
+        }
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("a ceiling thread panicked"))?
+}
+
+/// Opens a connection the way the store does (src/store/sqlite/connection.rs):
+/// no mutex, busy timeout, foreign keys, `synchronous = NORMAL`, 32 cached
+/// statements; the database is in WAL mode already.
+fn open_like_the_store(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags)?;
+    connection.busy_timeout(Duration::from_secs(5))?;
+    connection.pragma_update(None, "foreign_keys", true)?;
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.set_prepared_statement_cache_capacity(32);
+    Ok(connection)
+}
+
+/// The store's session read (src/store/sqlite/mod.rs, `SELECT_SESSION`).
+const SELECT_SESSION: &str = "
+    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email
+    FROM sessions AS s JOIN users AS u ON u.id = s.user_id
+    WHERE s.token_hash = ?1";
+
+/// Raw point reads of sessions by their hash, spread over the whole table.
+pub fn session_read(
+    database: PathBuf,
+    accounts: &Accounts,
+    duration: Duration,
+) -> anyhow::Result<Rate> {
+    // At most 200,000 distinct sessions, evenly spread over every user.
+    let step = (accounts.count / 200_000).max(1);
+    let hashes: Vec<[u8; 32]> = accounts
+        .stride(0, step)
+        .iter()
+        .map(|account| token_hash(&account.token))
+        .collect();
+    on_server_core(duration, move || {
+        let connection = open_like_the_store(&database)?;
+        connection.pragma_update(None, "query_only", true)?;
+        let mut next = 0_usize;
+        Ok(move || {
+            let hash = &hashes[next % hashes.len()];
+            next += 1;
+            let found = connection
+                .prepare_cached(SELECT_SESSION)?
+                .query_row([hash.as_slice()], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, i64>(2)?,
+                        row.get::<_, i64>(3)?,
+                        row.get::<_, i64>(4)?,
+                        row.get::<_, String>(5)?,
+                    ))
+                })
+                .optional()?;
+            found.context("a seeded session was not found")?;
+            Ok(true)
+        })
+    })
+}
+
+/// The raw PATCH transaction of an email change (src/store/sqlite/mod.rs,
+/// `update_account`): update the user, move the session to a new token
+/// hash, commit. The users it changes are taken back into `accounts`; their
+/// sessions are marked seen at `seen_at_ms`, like the seeded ones.
+pub fn patch_transaction(
+    database: PathBuf,
+    accounts: &mut Accounts,
+    duration: Duration,
+    seen_at_ms: i64,
+) -> anyhow::Result<Rate> {
+    let step = (accounts.count / 200_000).max(1);
+    let mut chosen = accounts.stride(0, step);
+    // Tokens and emails are made before the clock starts: the ceiling is
+    // the database's work only. Enough for 10 µs transactions; were they
+    // faster, the window would end early and the rate still be right.
+    let planned = usize::try_from(duration.as_millis() * 110)?;
+    let mut plan = Vec::with_capacity(planned);
+    let mut after = Vec::with_capacity(planned);
+    let users = chosen.len();
+    for turn in 0..planned {
+        let account = &mut chosen[turn % users];
+        let token = new_token();
+        let email = account.next_email();
+        plan.push((
+            account.user_id.clone(),
+            token_hash(&account.token),
+            token_hash(&token),
+            email.clone(),
+        ));
+        account.token = token;
+        account.email = email;
+        account.generation += 1;
+        account.changed = true;
+        after.push(account.clone());
+    }
+    let rate = on_server_core(duration, move || {
+        let mut connection = open_like_the_store(&database)?;
+        let mut plan = plan.into_iter();
+        Ok(move || {
+            let Some((user_id, presented, rotated, email)) = plan.next() else {
+                return Ok(false);
+            };
+            let now = now_ms();
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let _: String = transaction
+                .prepare_cached(
+                    "UPDATE users SET email = COALESCE(?2, email),
+                                      password_hash = COALESCE(?3, password_hash),
+                                      updated_at = ?4
+                     WHERE id = ?1 RETURNING email",
+                )?
+                .query_row(
+                    (user_id.as_str(), Some(email.as_str()), None::<&str>, now),
+                    |row| row.get(0),
+                )?;
+            let moved = transaction
+                .prepare_cached(
+                    "UPDATE sessions SET token_hash = ?3, authenticated_at = ?4,
+                                         last_seen_at = ?5, logged_in_at = ?6
+                     WHERE token_hash = ?1 AND user_id = ?2",
+                )?
+                .execute((
+                    presented.as_slice(),
+                    user_id.as_str(),
+                    rotated.as_slice(),
+                    now,
+                    seen_at_ms,
+                    now,
+                ))?;
+            anyhow::ensure!(moved == 1, "a seeded session was not moved");
+            transaction.commit()?;
+            Ok(true)
+        })
+    })?;
+    // Only the transactions that ran changed the database; later turns of a
+    // user overwrite earlier ones.
+    let ran = usize::try_from(rate.calls)?.min(after.len());
+    accounts.absorb(after.into_iter().take(ran));
+    Ok(rate)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// Raw Argon2id verifications of the seeded password at the default cost.
+pub fn hashing(password_hash: String, duration: Duration) -> anyhow::Result<Rate> {
+    on_server_core(duration, move || {
+        let argon2 = default_argon2()?;
+        Ok(move || {
+            let parsed = PasswordHash::new(&password_hash)
+                .map_err(|err| anyhow::anyhow!("stored hash: {err}"))?;
+            argon2
+                .verify_password(PASSWORD.as_bytes(), &parsed)
+                .map_err(|err| anyhow::anyhow!("verification: {err}"))?;
+            Ok(true)
+        })
+    })
+}

@@ -1,0 +1,426 @@
+//! The closed-loop load generator: each connection sends its scenario's
+//! next request as soon as the previous one is answered, through a warm-up
+//! and then a measured window, on one thread (the client core). Each
+//! connection owns its accounts, follows their rotated cookies and sends
+//! unique emails, so every answer should be its scenario's success status.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use hdrhistogram::Histogram;
+
+use crate::accounts::{Account, Accounts, PASSWORD};
+use crate::client::{Answer, HttpConnection};
+use crate::process;
+
+/// What a connection asks, over and over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// `GET /api/auth/session` with a live cookie.
+    SessionGet,
+    /// `HEAD /api/auth/check` with a live cookie.
+    HeadCheck,
+    /// `PATCH /api/users/{id}` with a new email only.
+    PatchEmail,
+    /// `PATCH /api/users/{id}` with a (new hash of the same) password.
+    PatchPassword,
+    /// `POST /api/auth/login` without a cookie.
+    Login,
+    /// `POST /api/auth/sign-up` with a fresh email.
+    SignUp,
+    /// `GET /` on the bare router of the HTTP ceiling.
+    Bare,
+}
+
+impl Scenario {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::SessionGet => "GET /api/auth/session",
+            Self::HeadCheck => "HEAD /api/auth/check",
+            Self::PatchEmail => "PATCH email",
+            Self::PatchPassword => "PATCH password",
+            Self::Login => "login",
+            Self::SignUp => "sign-up",
+            Self::Bare => "bare axum GET /",
+        }
+    }
+
+    fn uses_accounts(self) -> bool {
+        !matches!(self, Self::SignUp | Self::Bare)
+    }
+}
+
+/// Connections running one scenario.
+#[derive(Clone, Copy, Debug)]
+pub struct Group {
+    pub scenario: Scenario,
+    pub connections: usize,
+}
+
+/// What the server is and where.
+pub struct Target {
+    pub address: SocketAddr,
+    pub pid: u32,
+}
+
+/// Warm-up and measured window.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub warmup: Duration,
+    pub measure: Duration,
+}
+
+/// One group's answers in the measured window.
+pub struct GroupResult {
+    pub scenario: Scenario,
+    pub connections: usize,
+    pub requests: u64,
+    /// Latency in microseconds.
+    pub latency: Histogram<u64>,
+    /// Answers by status ("200", "503", "io error").
+    pub statuses: BTreeMap<String, u64>,
+}
+
+impl GroupResult {
+    pub fn percentile_ms(&self, quantile: f64) -> f64 {
+        self.latency.value_at_quantile(quantile) as f64 / 1000.0
+    }
+
+    pub fn status_histogram(&self) -> String {
+        self.statuses
+            .iter()
+            .map(|(status, count)| format!("{status}×{count}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// One run: its groups and what the server and the client spent.
+pub struct RunResult {
+    pub groups: Vec<GroupResult>,
+    pub window: Duration,
+    pub server_cpu: Duration,
+    pub client_cpu: Duration,
+    pub server_peak_rss_kib: Option<u64>,
+}
+
+impl RunResult {
+    pub fn requests(&self) -> u64 {
+        self.groups.iter().map(|group| group.requests).sum()
+    }
+
+    pub fn rate(&self, group: usize) -> f64 {
+        self.groups[group].requests as f64 / self.window.as_secs_f64()
+    }
+
+    /// Server CPU per request of every group together, in µs.
+    pub fn server_cpu_us_per_request(&self) -> f64 {
+        self.server_cpu.as_secs_f64() * 1e6 / self.requests().max(1) as f64
+    }
+
+    /// The server's CPU time over the window: 1.0 is its core fully busy.
+    pub fn server_utilisation(&self) -> f64 {
+        self.server_cpu.as_secs_f64() / self.window.as_secs_f64()
+    }
+
+    pub fn client_utilisation(&self) -> f64 {
+        self.client_cpu.as_secs_f64() / self.window.as_secs_f64()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Warmup,
+    Measure,
+    Done,
+}
+
+struct Recorder {
+    latency: Histogram<u64>,
+    statuses: BTreeMap<String, u64>,
+    requests: u64,
+}
+
+/// Runs `groups` together against `target` and measures them.
+///
+/// `accounts` hands every connection its own users (connection k of K takes
+/// users k, k + K, …) and takes back what they were told; `run_number`
+/// keeps sign-up emails unique across runs on one database.
+pub fn run(
+    runtime: &tokio::runtime::Runtime,
+    target: &Target,
+    groups: &[Group],
+    accounts: &mut Accounts,
+    timing: Timing,
+    run_number: u32,
+) -> anyhow::Result<RunResult> {
+    let total_connections: usize = groups.iter().map(|group| group.connections).sum();
+    let needs_accounts: usize = groups
+        .iter()
+        .filter(|group| group.scenario.uses_accounts())
+        .map(|group| group.connections)
+        .sum();
+    if needs_accounts > accounts.count as usize {
+        bail!(
+            "{needs_accounts} connections need their own accounts but only {} users are seeded",
+            accounts.count
+        );
+    }
+    let step = u32::try_from(total_connections)?;
+    let mut drivers = Vec::with_capacity(total_connections);
+    let mut recorders = Vec::with_capacity(groups.len());
+    for group in groups {
+        let recorder = Rc::new(RefCell::new(Recorder {
+            latency: Histogram::new_with_bounds(1, 3_600_000_000, 3)?,
+            statuses: BTreeMap::new(),
+            requests: 0,
+        }));
+        for _ in 0..group.connections {
+            let number = u32::try_from(drivers.len())?;
+            let owned = if group.scenario.uses_accounts() {
+                accounts.stride(number, step)
+            } else {
+                Vec::new()
+            };
+            drivers.push((
+                Driver::new(group.scenario, owned, target.address, run_number, number),
+                Rc::clone(&recorder),
+            ));
+        }
+        recorders.push(recorder);
+    }
+
+    let phase = Rc::new(Cell::new(Phase::Warmup));
+    let local = tokio::task::LocalSet::new();
+    let (window, server_cpu, client_cpu, server_peak_rss_kib, returned) =
+        local.block_on(runtime, async {
+            let mut handles = Vec::with_capacity(drivers.len());
+            for (driver, recorder) in drivers {
+                handles.push(tokio::task::spawn_local(drive(
+                    driver,
+                    Rc::clone(&phase),
+                    recorder,
+                )));
+            }
+            tokio::time::sleep(timing.warmup).await;
+            let peak_resettable = process::reset_peak_rss(target.pid);
+            let server_before = process::cpu_time(target.pid)?;
+            let client_before = process::cpu_time(std::process::id())?;
+            let started = Instant::now();
+            phase.set(Phase::Measure);
+            tokio::time::sleep(timing.measure).await;
+            phase.set(Phase::Done);
+            let window = started.elapsed();
+            let server_cpu = process::cpu_time(target.pid)?.saturating_sub(server_before);
+            let client_cpu = process::cpu_time(std::process::id())?.saturating_sub(client_before);
+            let peak = peak_resettable
+                .then(|| process::memory_kib(target.pid, "VmHWM").ok())
+                .flatten();
+            let mut returned = Vec::new();
+            for handle in handles {
+                returned.extend(handle.await.context("a load connection failed")?);
+            }
+            anyhow::Ok((window, server_cpu, client_cpu, peak, returned))
+        })?;
+    accounts.absorb(returned);
+
+    let mut results = Vec::with_capacity(groups.len());
+    for (group, recorder) in groups.iter().zip(recorders) {
+        let recorder = Rc::try_unwrap(recorder)
+            .map_err(|_| anyhow::anyhow!("a load connection outlived its run"))?
+            .into_inner();
+        results.push(GroupResult {
+            scenario: group.scenario,
+            connections: group.connections,
+            requests: recorder.requests,
+            latency: recorder.latency,
+            statuses: recorder.statuses,
+        });
+    }
+    Ok(RunResult {
+        groups: results,
+        window,
+        server_cpu,
+        client_cpu,
+        server_peak_rss_kib,
+    })
+}
+
+/// One connection's loop; returns its accounts as it last knew them.
+async fn drive(
+    mut driver: Driver,
+    phase: Rc<Cell<Phase>>,
+    recorder: Rc<RefCell<Recorder>>,
+) -> Vec<Account> {
+    let mut connection = HttpConnection::new(driver.address);
+    let mut request = Vec::with_capacity(512);
+    while phase.get() != Phase::Done {
+        request.clear();
+        let is_head = driver.build(&mut request);
+        let started = Instant::now();
+        let outcome = connection.send(&request, is_head).await;
+        let elapsed = started.elapsed();
+        let status = match &outcome {
+            Ok(answer) => {
+                driver.absorb(answer);
+                answer.status.to_string()
+            }
+            Err(_) => {
+                driver.skip();
+                "io error".to_owned()
+            }
+        };
+        if phase.get() == Phase::Measure {
+            let mut recorder = recorder.borrow_mut();
+            recorder.requests += 1;
+            recorder
+                .latency
+                .saturating_record(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+            *recorder.statuses.entry(status).or_default() += 1;
+        }
+        if outcome.is_err() {
+            // A refused or reset connection: do not spin.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    driver.accounts
+}
+
+/// Builds one connection's requests and follows what the answers say.
+struct Driver {
+    scenario: Scenario,
+    address: SocketAddr,
+    accounts: Vec<Account>,
+    cursor: usize,
+    pending_email: Option<String>,
+    run_number: u32,
+    connection_number: u32,
+    sign_ups: u64,
+}
+
+impl Driver {
+    fn new(
+        scenario: Scenario,
+        accounts: Vec<Account>,
+        address: SocketAddr,
+        run_number: u32,
+        connection_number: u32,
+    ) -> Self {
+        Self {
+            scenario,
+            address,
+            accounts,
+            cursor: 0,
+            pending_email: None,
+            run_number,
+            connection_number,
+            sign_ups: 0,
+        }
+    }
+
+    /// Writes the next request into `out`; true when it is a HEAD.
+    fn build(&mut self, out: &mut Vec<u8>) -> bool {
+        let host = self.address;
+        // Writes into a Vec cannot fail.
+        let _ = match self.scenario {
+            Scenario::Bare => write!(out, "GET / HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+            Scenario::SessionGet | Scenario::HeadCheck => {
+                let (method, path) = if self.scenario == Scenario::HeadCheck {
+                    ("HEAD", "/api/auth/check")
+                } else {
+                    ("GET", "/api/auth/session")
+                };
+                let token = &self.accounts[self.cursor].token;
+                write!(
+                    out,
+                    "{method} {path} HTTP/1.1\r\nHost: {host}\r\nCookie: neptun-session={token}\r\n\r\n"
+                )
+            }
+            Scenario::PatchEmail | Scenario::PatchPassword => {
+                let account = &self.accounts[self.cursor];
+                let body = if self.scenario == Scenario::PatchEmail {
+                    let email = account.next_email();
+                    let body = format!(r#"{{"email":"{email}"}}"#);
+                    self.pending_email = Some(email);
+                    body
+                } else {
+                    format!(r#"{{"password":"{PASSWORD}"}}"#)
+                };
+                write!(
+                    out,
+                    "PATCH /api/users/{} HTTP/1.1\r\nHost: {host}\r\nCookie: neptun-session={}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    account.user_id,
+                    account.token,
+                    body.len()
+                )
+            }
+            Scenario::Login => {
+                let email = &self.accounts[self.cursor].email;
+                post(
+                    out,
+                    host,
+                    "/api/auth/login",
+                    &format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#),
+                )
+            }
+            Scenario::SignUp => {
+                self.sign_ups += 1;
+                let email = format!(
+                    "s{}.{}.{}@example.com",
+                    self.run_number, self.connection_number, self.sign_ups
+                );
+                post(
+                    out,
+                    host,
+                    "/api/auth/sign-up",
+                    &format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#),
+                )
+            }
+        };
+        self.scenario == Scenario::HeadCheck
+    }
+
+    /// Takes in an answer to the request last built.
+    fn absorb(&mut self, answer: &Answer) {
+        let rotates = matches!(
+            self.scenario,
+            Scenario::PatchEmail | Scenario::PatchPassword
+        );
+        if rotates && answer.status == 200 {
+            let pending_email = self.pending_email.take();
+            if let Some(account) = self.accounts.get_mut(self.cursor) {
+                if let Some(token) = answer.session_token.as_ref().filter(|t| !t.is_empty()) {
+                    account.token.clone_from(token);
+                    account.changed = true;
+                }
+                if let Some(email) = pending_email {
+                    account.email = email;
+                    account.generation += 1;
+                    account.changed = true;
+                }
+            }
+        }
+        self.skip();
+    }
+
+    /// Moves on to the next account.
+    fn skip(&mut self) {
+        self.pending_email = None;
+        if !self.accounts.is_empty() {
+            self.cursor = (self.cursor + 1) % self.accounts.len();
+        }
+    }
+}
+
+fn post(out: &mut Vec<u8>, host: SocketAddr, path: &str, body: &str) -> std::io::Result<()> {
+    write!(
+        out,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
