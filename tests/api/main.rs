@@ -1,6 +1,8 @@
 #[macro_use]
 mod backend;
 mod account_page;
+mod admin;
+mod configuration;
 mod connections;
 mod cors;
 mod cross_site;
