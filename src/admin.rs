@@ -50,7 +50,9 @@ pub struct Admin {
 impl Admin {
     /// Opens (and migrates) the database `config` names.
     pub async fn open(config: &Config, json: bool) -> Result<Self, AdminError> {
-        config.validate().map_err(|err| AdminError(err.to_string()))?;
+        config
+            .validate()
+            .map_err(|err| AdminError(err.to_string()))?;
         let store = store::connect_admin(
             &config.database_url,
             StoreOptions {
@@ -141,9 +143,15 @@ impl Admin {
             .await?
             .ok_or_else(|| AdminError(format!("no account {who}")))?;
         telemetry::sessions_revoked(Revocation::Admin, ended);
-        Ok(self.render(&json!({"id": account.user.id.as_str(), "sessions_ended": ended}), || {
-            format!("password set for {}; {ended} session(s) ended", account.user.email)
-        }))
+        Ok(self.render(
+            &json!({"id": account.user.id.as_str(), "sessions_ended": ended}),
+            || {
+                format!(
+                    "password set for {}; {ended} session(s) ended",
+                    account.user.email
+                )
+            },
+        ))
     }
 
     pub async fn set_email(&self, who: &str, email: &str) -> Result<String, AdminError> {
@@ -152,9 +160,10 @@ impl Admin {
         if !self.store.set_email(&account.user.id, &email).await? {
             return Err(AdminError(format!("no account {who}")));
         }
-        Ok(self.render(&json!({"id": account.user.id.as_str(), "email": email.as_str()}), || {
-            format!("email of {} is now {email}", account.user.id)
-        }))
+        Ok(self.render(
+            &json!({"id": account.user.id.as_str(), "email": email.as_str()}),
+            || format!("email of {} is now {email}", account.user.id),
+        ))
     }
 
     pub async fn delete(&self, who: &str) -> Result<String, AdminError> {
@@ -164,17 +173,24 @@ impl Admin {
             .delete_user(&account.user.id)
             .await?
             .ok_or_else(|| AdminError(format!("no account {who}")))?;
-        Ok(self.render(&json!({"id": account.user.id.as_str(), "deleted": true, "sessions_ended": ended}), || {
-            format!("deleted {} ({}); {ended} session(s) ended", account.user.email, account.user.id)
-        }))
+        Ok(self.render(
+            &json!({"id": account.user.id.as_str(), "deleted": true, "sessions_ended": ended}),
+            || {
+                format!(
+                    "deleted {} ({}); {ended} session(s) ended",
+                    account.user.email, account.user.id
+                )
+            },
+        ))
     }
 
     pub async fn revoke_sessions(&self, who: &str) -> Result<String, AdminError> {
         let account = self.find(&account_key(who)?).await?;
         let ended = self.store.revoke_sessions(&account.user.id).await?;
-        Ok(self.render(&json!({"id": account.user.id.as_str(), "sessions_ended": ended}), || {
-            format!("{ended} session(s) of {} ended", account.user.email)
-        }))
+        Ok(self.render(
+            &json!({"id": account.user.id.as_str(), "sessions_ended": ended}),
+            || format!("{ended} session(s) of {} ended", account.user.email),
+        ))
     }
 
     pub async fn backup(&self, destination: &Path) -> Result<String, AdminError> {
@@ -185,9 +201,10 @@ impl Admin {
             )));
         }
         self.store.backup(destination).await?;
-        Ok(self.render(&json!({"backup": destination.display().to_string()}), || {
-            format!("backed up to {}", destination.display())
-        }))
+        Ok(self.render(
+            &json!({"backup": destination.display().to_string()}),
+            || format!("backed up to {}", destination.display()),
+        ))
     }
 
     /// Ends cleanly, as the server does at shutdown.

@@ -12,7 +12,6 @@ use super::json_body::JsonObject;
 use super::openapi::{ErrorBody, LoginRequest, SessionBody, SignUpRequest};
 use super::session::{CurrentSession, MaybeSession, SignedOut, clearing_cookie, session_cookie};
 use super::throttle;
-use crate::telemetry::{self, Revocation};
 use super::validation::{Issues, email_field, password_field, string_field};
 use crate::domain::email::Email;
 use crate::domain::password::{Password, PasswordPolicy};
@@ -21,6 +20,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::error::{ApiError, BodyShape, Issue};
 use crate::store::{NewUser, StoreError};
+use crate::telemetry::{self, Revocation};
 
 /// An email and password from a sign-up or login body.
 struct CredentialsInput {

@@ -24,9 +24,9 @@ use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{AppState, account_page, auth, guard, health, metrics, openapi, session, users};
-use crate::telemetry;
 use crate::config::Origin;
 use crate::error::ApiError;
+use crate::telemetry;
 
 /// Every route of the service with its middleware, ready to serve.
 pub fn router(state: AppState) -> Router {
@@ -108,7 +108,12 @@ async fn record_request(request: Request, next: Next) -> Response {
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
-    telemetry::request_answered(method, &route, response.status().as_u16(), started.elapsed());
+    telemetry::request_answered(
+        method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 

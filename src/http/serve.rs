@@ -84,7 +84,10 @@ pub async fn serve(
     }
     drop(listener);
     let open = connections.len();
-    tracing::info!(open, "shutting down: no new connections, finishing requests in flight");
+    tracing::info!(
+        open,
+        "shutting down: no new connections, finishing requests in flight"
+    );
     let _ = stop_connections.send(true);
     let drained = tokio::time::timeout(limits.shutdown_timeout, async {
         while connections.join_next().await.is_some() {}

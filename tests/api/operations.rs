@@ -28,7 +28,13 @@ async fn metrics_count_sign_ups_failed_logins_and_patches_by_route_never_by_id(b
     let database = backend.fresh_database().await;
     let server = ServerProcess::start(&database.url(), &[]);
     let mut browser = Browser::new(&server.base_url());
-    assert_eq!(browser.sign_up("metered@example.com", PASSWORD).await.status, 200);
+    assert_eq!(
+        browser
+            .sign_up("metered@example.com", PASSWORD)
+            .await
+            .status,
+        200
+    );
     let user_id = browser.user_id().await;
     let failed = Browser::new(&server.base_url())
         .login("metered@example.com", "a wrong password")
@@ -49,7 +55,10 @@ async fn metrics_count_sign_ups_failed_logins_and_patches_by_route_never_by_id(b
     let metrics = response.text;
     let count = |name, labels: &[(&str, &str)]| sample(&metrics, name, labels);
     assert_eq!(count("neptun_sign_ups_total", &[]), Some(1.0));
-    assert_eq!(count("neptun_logins_total", &[("outcome", "failure")]), Some(1.0));
+    assert_eq!(
+        count("neptun_logins_total", &[("outcome", "failure")]),
+        Some(1.0)
+    );
     assert_eq!(count("neptun_sessions_created_total", &[]), Some(1.0));
     let patch = [
         ("method", "PATCH"),
@@ -65,7 +74,10 @@ async fn metrics_count_sign_ups_failed_logins_and_patches_by_route_never_by_id(b
     assert_eq!(count("http_requests_total", &failed_login), Some(1.0));
     assert!(count("neptun_password_hash_wait_seconds_count", &[]).is_some_and(|n| n >= 3.0));
     assert!(count("neptun_database_connections", &[("state", "max")]).is_some_and(|n| n >= 1.0));
-    assert!(!metrics.contains(&user_id), "no series is labelled with an id");
+    assert!(
+        !metrics.contains(&user_id),
+        "no series is labelled with an id"
+    );
 }
 
 #[tokio::test]
@@ -80,7 +92,11 @@ async fn throttle_refusals_are_counted_by_limit() {
     assert_eq!(refused.status, 429);
     let metrics = Browser::new(&server.base_url()).get("/metrics").await.text;
     assert_eq!(
-        sample(&metrics, "neptun_throttle_refusals_total", &[("limit", "sign_up_per_address")]),
+        sample(
+            &metrics,
+            "neptun_throttle_refusals_total",
+            &[("limit", "sign_up_per_address")]
+        ),
         Some(1.0)
     );
 }
@@ -107,7 +123,13 @@ async fn with_metrics_listen_the_metrics_are_only_on_that_address() {
     }
     let private = private.expect("the metrics listener answers");
     assert_eq!(private.status(), 200);
-    assert!(private.text().await.expect("body").contains("neptun_database_connections"));
+    assert!(
+        private
+            .text()
+            .await
+            .expect("body")
+            .contains("neptun_database_connections")
+    );
 }
 
 #[tokio::test]
@@ -150,11 +172,16 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_zero() {
     );
     let base = server.base_url();
     let mut owner = Browser::new(&base);
-    assert_eq!(owner.sign_up("leaving@example.com", PASSWORD).await.status, 200);
+    assert_eq!(
+        owner.sign_up("leaving@example.com", PASSWORD).await.status,
+        200
+    );
 
     let in_flight = tokio::spawn(async move {
         let started = Instant::now();
-        let response = Browser::new(&base).login("leaving@example.com", PASSWORD).await;
+        let response = Browser::new(&base)
+            .login("leaving@example.com", PASSWORD)
+            .await;
         (response.status, started.elapsed())
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -176,7 +203,10 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_zero() {
         if let Some(exit) = server.child.try_wait().expect("wait") {
             break exit;
         }
-        assert!(sent_at.elapsed() < Duration::from_secs(10), "exited within the deadline");
+        assert!(
+            sent_at.elapsed() < Duration::from_secs(10),
+            "exited within the deadline"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(exit.code(), Some(0));

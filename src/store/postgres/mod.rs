@@ -11,8 +11,8 @@ use tokio_postgres::Row;
 
 use self::connect::{from_driver, unreachable};
 use super::{
-    AccountUpdate, AccountUpdated, Credentials, NewUser, PasswordChangeLimit, PoolStatus, SessionWithUser, Store,
-    StoreError,
+    AccountUpdate, AccountUpdated, Credentials, NewUser, PasswordChangeLimit, PoolStatus,
+    SessionWithUser, Store, StoreError,
 };
 use crate::domain::email::Email;
 use crate::domain::session::SessionRow;

@@ -144,7 +144,11 @@ impl AdminStore for SqliteStore {
         self.readers
             .read(move |connection| {
                 connection
-                    .backup(rusqlite::MAIN_DB, &destination, None::<fn(rusqlite::backup::Progress)>)
+                    .backup(
+                        rusqlite::MAIN_DB,
+                        &destination,
+                        None::<fn(rusqlite::backup::Progress)>,
+                    )
                     .map_err(|err| {
                         StoreError::Database(format!(
                             "backup to {} failed: {err}",

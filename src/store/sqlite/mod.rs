@@ -15,8 +15,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 use self::connection::ReadPool;
 use self::writer::Writer;
 use super::{
-    AccountUpdate, AccountUpdated, Credentials, NewUser, PasswordChangeLimit, PoolStatus, SessionWithUser, Store,
-    StoreError,
+    AccountUpdate, AccountUpdated, Credentials, NewUser, PasswordChangeLimit, PoolStatus,
+    SessionWithUser, Store, StoreError,
 };
 use crate::config::SqliteSynchronous;
 use crate::domain::email::Email;
