@@ -210,16 +210,7 @@ pub async fn connect(
     url: &DatabaseUrl,
     options: StoreOptions,
 ) -> Result<Arc<dyn Store>, StoreError> {
-    match url {
-        DatabaseUrl::Sqlite(path) => {
-            let store = SqliteStore::open(path.clone(), options.sqlite_synchronous).await?;
-            Ok(Arc::new(store))
-        }
-        DatabaseUrl::Postgres(url) => {
-            let store = PostgresStore::open(url, options.max_connections).await?;
-            Ok(Arc::new(store))
-        }
-    }
+    Ok(connect_admin(url, options).await?)
 }
 
 /// As [`connect`], with the admin operations too.

@@ -5,8 +5,8 @@ use std::path::Path;
 use async_trait::async_trait;
 use tokio_postgres::Row;
 
-use super::PostgresStore;
 use super::connect::from_driver;
+use super::{PostgresStore, insert_user};
 use crate::domain::email::Email;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
@@ -32,20 +32,7 @@ fn summary(row: &Row) -> AccountSummary {
 impl AdminStore for PostgresStore {
     async fn create_account(&self, user: NewUser) -> Result<(), StoreError> {
         let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO users (id, email, password_hash, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $4)",
-                &[
-                    &user.id.as_str(),
-                    &user.email.as_str(),
-                    &user.password_hash,
-                    &user.created_at.as_millis(),
-                ],
-            )
-            .await
-            .map_err(from_driver)?;
-        Ok(())
+        insert_user(&client, &user).await
     }
 
     async fn list_accounts(

@@ -49,6 +49,32 @@ const INSERT_SESSION: &str = "
     INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at, logged_in_at)
     VALUES ($1, $2, $3, $4, $5, $6)";
 
+async fn insert_user(
+    client: &impl deadpool_postgres::GenericClient,
+    user: &NewUser,
+) -> Result<(), StoreError> {
+    let statement = client
+        .prepare_cached(
+            "INSERT INTO users (id, email, password_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $4)",
+        )
+        .await
+        .map_err(from_driver)?;
+    client
+        .execute(
+            &statement,
+            &[
+                &user.id.as_str(),
+                &user.email.as_str(),
+                &user.password_hash,
+                &user.created_at.as_millis(),
+            ],
+        )
+        .await
+        .map_err(from_driver)?;
+    Ok(())
+}
+
 async fn insert_session(
     client: &deadpool_postgres::Transaction<'_>,
     session: &SessionRow,
@@ -145,25 +171,7 @@ impl Store for PostgresStore {
     async fn create_user(&self, user: NewUser, session: SessionRow) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(from_driver)?;
-        let statement = transaction
-            .prepare_cached(
-                "INSERT INTO users (id, email, password_hash, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $4)",
-            )
-            .await
-            .map_err(from_driver)?;
-        transaction
-            .execute(
-                &statement,
-                &[
-                    &user.id.as_str(),
-                    &user.email.as_str(),
-                    &user.password_hash,
-                    &user.created_at.as_millis(),
-                ],
-            )
-            .await
-            .map_err(from_driver)?;
+        insert_user(&transaction, &user).await?;
         insert_session(&transaction, &session).await?;
         transaction.commit().await.map_err(from_driver)
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 
-use super::SqliteStore;
+use super::{SqliteStore, insert_user};
 use crate::domain::email::Email;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
@@ -39,20 +39,7 @@ fn end_sessions(connection: &Connection, user_id: &UserId) -> rusqlite::Result<u
 impl AdminStore for SqliteStore {
     async fn create_account(&self, user: NewUser) -> Result<(), StoreError> {
         self.writer
-            .write(move |connection| {
-                connection
-                    .prepare_cached(
-                        "INSERT INTO users (id, email, password_hash, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?4)",
-                    )?
-                    .execute((
-                        user.id.as_str(),
-                        user.email.as_str(),
-                        &user.password_hash,
-                        user.created_at.as_millis(),
-                    ))?;
-                Ok(())
-            })
+            .write(move |connection| Ok(insert_user(connection, &user)?))
             .await
     }
 

@@ -89,6 +89,21 @@ const INSERT_SESSION: &str = "
     INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at, logged_in_at)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
+fn insert_user(connection: &Connection, user: &NewUser) -> rusqlite::Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO users (id, email, password_hash, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+        )?
+        .execute((
+            user.id.as_str(),
+            user.email.as_str(),
+            &user.password_hash,
+            user.created_at.as_millis(),
+        ))?;
+    Ok(())
+}
+
 fn insert_session(connection: &Connection, session: &SessionRow) -> rusqlite::Result<()> {
     connection.prepare_cached(INSERT_SESSION)?.execute((
         session.token_hash.0.as_slice(),
@@ -166,17 +181,7 @@ impl Store for SqliteStore {
             .write(move |connection| {
                 let transaction =
                     connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                transaction
-                    .prepare_cached(
-                        "INSERT INTO users (id, email, password_hash, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?4)",
-                    )?
-                    .execute((
-                        user.id.as_str(),
-                        user.email.as_str(),
-                        &user.password_hash,
-                        user.created_at.as_millis(),
-                    ))?;
+                insert_user(&transaction, &user)?;
                 insert_session(&transaction, &session)?;
                 transaction.commit()?;
                 Ok(())
