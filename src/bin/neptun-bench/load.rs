@@ -107,6 +107,8 @@ pub struct RunResult {
     pub server_cpu: Duration,
     pub client_cpu: Duration,
     pub server_peak_rss_kib: Option<u64>,
+    /// How busy the server's core was, whoever used it (1.0 = fully).
+    pub server_core_busy: f64,
 }
 
 impl RunResult {
@@ -130,6 +132,11 @@ impl RunResult {
 
     pub fn client_utilisation(&self) -> f64 {
         self.client_cpu.as_secs_f64() / self.window.as_secs_f64()
+    }
+
+    /// The share of the server's core that other processes took.
+    pub fn others_on_server_core(&self) -> f64 {
+        (self.server_core_busy - self.server_utilisation()).max(0.0)
     }
 }
 
@@ -197,7 +204,7 @@ pub fn run(
 
     let phase = Rc::new(Cell::new(Phase::Warmup));
     let local = tokio::task::LocalSet::new();
-    let (window, server_cpu, client_cpu, server_peak_rss_kib, returned) =
+    let (window, server_cpu, client_cpu, server_peak_rss_kib, server_core_busy, returned) =
         local.block_on(runtime, async {
             let mut handles = Vec::with_capacity(drivers.len());
             for (driver, recorder) in drivers {
@@ -211,11 +218,15 @@ pub fn run(
             let peak_resettable = process::reset_peak_rss(target.pid);
             let server_before = process::cpu_time(target.pid)?;
             let client_before = process::cpu_time(std::process::id())?;
+            let core_before = process::core_ticks(process::SERVER_CORE)?;
             let started = Instant::now();
             phase.set(Phase::Measure);
             tokio::time::sleep(timing.measure).await;
             phase.set(Phase::Done);
             let window = started.elapsed();
+            let core_after = process::core_ticks(process::SERVER_CORE)?;
+            let core_busy = (core_after.0 - core_before.0) as f64
+                / (core_after.1 - core_before.1).max(1) as f64;
             let server_cpu = process::cpu_time(target.pid)?.saturating_sub(server_before);
             let client_cpu = process::cpu_time(std::process::id())?.saturating_sub(client_before);
             let peak = peak_resettable
@@ -225,7 +236,7 @@ pub fn run(
             for handle in handles {
                 returned.extend(handle.await.context("a load connection failed")?);
             }
-            anyhow::Ok((window, server_cpu, client_cpu, peak, returned))
+            anyhow::Ok((window, server_cpu, client_cpu, peak, core_busy, returned))
         })?;
     accounts.absorb(returned);
 
@@ -248,6 +259,7 @@ pub fn run(
         server_cpu,
         client_cpu,
         server_peak_rss_kib,
+        server_core_busy,
     })
 }
 

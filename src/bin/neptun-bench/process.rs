@@ -64,6 +64,25 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
     ))
 }
 
+/// Busy and total time of one core since boot, in clock ticks (`/proc/stat`).
+pub fn core_ticks(core: usize) -> anyhow::Result<(u64, u64)> {
+    let stat = fs::read_to_string("/proc/stat")?;
+    let label = format!("cpu{core} ");
+    let line = stat
+        .lines()
+        .find(|line| line.starts_with(&label))
+        .with_context(|| format!("no cpu{core} in /proc/stat"))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    let total: u64 = ticks.iter().take(8).sum();
+    // idle and iowait are the 4th and 5th fields.
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    Ok((total - idle, total))
+}
+
 /// A `VmXXX` line of `/proc/PID/status`, in KiB.
 pub fn memory_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status"))?;

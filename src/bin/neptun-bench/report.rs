@@ -101,15 +101,15 @@ impl Report<'_> {
     fn print_scenarios(&self) {
         println!("\n## Scenarios\n");
         println!(
-            "| users | scenario | conns | req/s | p50 ms | p99 ms | statuses | server CPU µs/req | server core busy | peak RSS MiB | ceiling req/s | ratio |"
+            "| users | scenario | conns | req/s | p50 ms | p99 ms | statuses | server CPU µs/req | server / others on its core | peak RSS MiB | ceiling req/s | ratio | CPU ratio |"
         );
-        println!("|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
+        println!("|---:|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|");
         for phase in [&self.small, &self.large] {
             for run in &phase.scenarios {
                 let group = &run.groups[0];
                 let ceiling = self.ceiling(group.scenario, phase);
                 println!(
-                    "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.0} % | {} | {:.0} | {:.2} |",
+                    "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.0} % / {:.0} % | {} | {:.0} | {:.2} | {:.2} |",
                     users(phase.users),
                     group.scenario.label(),
                     group.connections,
@@ -119,9 +119,11 @@ impl Report<'_> {
                     group.status_histogram(),
                     run.server_cpu_us_per_request(),
                     run.server_utilisation() * 100.0,
+                    run.others_on_server_core() * 100.0,
                     mib(run.server_peak_rss_kib),
                     ceiling,
                     run.rate(0) / ceiling,
+                    1e6 / ceiling / run.server_cpu_us_per_request(),
                 );
             }
         }
@@ -134,13 +136,14 @@ impl Report<'_> {
         let (http, how) = self.http_ceiling();
         let bare = &self.http.groups[0];
         println!(
-            "| HTTP: bare axum, one route, no layers | {:.0} | {:.1} | {how}; measured {:.0} req/s, p99 {:.2} ms, {}, server core {:.0} % busy, load generator {:.0} % |",
+            "| HTTP: bare axum, one route, no layers | {:.0} | {:.1} | {how}; measured {:.0} req/s, p99 {:.2} ms, {}, server core {:.0} % busy (others {:.0} %), load generator {:.0} % |",
             http,
             1e6 / http,
             self.http.rate(0),
             bare.percentile_ms(0.99),
             bare.status_histogram(),
             self.http.server_utilisation() * 100.0,
+            self.http.others_on_server_core() * 100.0,
             self.http.client_utilisation() * 100.0,
         );
         for phase in [&self.small, &self.large] {
@@ -163,7 +166,7 @@ impl Report<'_> {
             self.hashing.micros_each(),
         );
         println!(
-            "\nCombined ceilings: session check = 1/(1/HTTP + 1/read), PATCH email = 1/(1/HTTP + 1/transaction); login, sign-up and password PATCH = hashing."
+            "\nCombined ceilings: session check = 1/(1/HTTP + 1/read), PATCH email = 1/(1/HTTP + 1/transaction); login, sign-up and password PATCH = hashing. The ratio divides requests/s by the ceiling; the CPU ratio divides the ceiling's µs per operation by the server's CPU µs per request, which other processes on the server's core disturb less."
         );
     }
 
