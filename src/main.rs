@@ -91,7 +91,7 @@ fn print_openapi() -> ExitCode {
 }
 
 async fn serve(config: Config) -> ExitCode {
-    neptun_accounts::logging::init(config.log_format);
+    let _log_writer = neptun_accounts::logging::init(config.log_format);
     let listen = config.listen;
     let database = config.database_url.to_string();
     let app = match App::build(config).await {

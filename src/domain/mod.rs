@@ -1,5 +1,6 @@
 //! The rules of accounts and sessions, free of HTTP and SQL.
 
+pub mod argon2_worker;
 pub mod email;
 pub mod password;
 pub mod password_blocklist;

@@ -1,17 +1,18 @@
 //! Argon2id hashing and verification on a bounded pool. At most `workers`
 //! computations run at once and at most `queue` more wait; a caller past that
 //! is told the pool is busy at once. The permit is taken before the work is
-//! handed to a blocking thread, so a flood never piles up 19 MiB allocations.
+//! handed to one of the `workers` hashing threads (`argon2_worker`), each
+//! with its own reused buffer, so a flood never piles up 19 MiB allocations.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use argon2::{Block, Params};
+use tokio::sync::{Semaphore, oneshot};
 use tracing::Span;
 
+use super::argon2_worker::{Computations, Job, spawn_workers};
 use super::password::Password;
 use crate::telemetry;
 
@@ -47,28 +48,28 @@ pub struct PasswordHasher {
 }
 
 struct Inner {
-    argon2: Argon2<'static>,
+    computations: Arc<Computations>,
     /// Workers plus queue: the requests allowed to hold or wait for a worker.
     admission: Arc<Semaphore>,
     workers: Arc<Semaphore>,
-    /// Verified instead of a real hash when the email is unknown (flat login).
-    dummy_hash: OnceLock<String>,
-    verifications: AtomicU64,
     /// Admitted requests waiting for a worker (the queue's depth).
     waiting: AtomicUsize,
+    /// Feeds the hashing threads; they end when it is dropped.
+    jobs: mpsc::Sender<Job>,
 }
 
 impl PasswordHasher {
     pub fn new(cost: HashingCost, workers: usize, queue: usize) -> Result<Self, HashingError> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|err| HashingError::Failed(err.to_string()))?;
+        let computations = Arc::new(Computations::new(params));
+        let jobs = spawn_workers(&computations, workers)?;
         let inner = Inner {
-            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            computations,
             admission: Arc::new(Semaphore::new(workers + queue)),
             workers: Arc::new(Semaphore::new(workers)),
-            dummy_hash: OnceLock::new(),
-            verifications: AtomicU64::new(0),
             waiting: AtomicUsize::new(0),
+            jobs,
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -78,9 +79,12 @@ impl PasswordHasher {
     /// Computes the dummy hash in the background, so the first login for an
     /// unknown email costs what every other one does.
     pub fn warm_up(&self) {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            if let Err(err) = inner.dummy_hash() {
+        let hasher = self.clone();
+        tokio::spawn(async move {
+            let prepared = hasher
+                .run(|computations, memory| computations.dummy_hash(memory).map(|_| ()))
+                .await;
+            if let Err(err) = prepared.and_then(|prepared| prepared) {
                 tracing::warn!(%err, "could not prepare the dummy password hash");
             }
         });
@@ -88,7 +92,8 @@ impl PasswordHasher {
 
     /// Hashes a new password into a PHC string.
     pub async fn hash(&self, password: Password) -> Result<String, HashingError> {
-        self.run(move |inner| inner.hash(&password)).await?
+        self.run(move |computations, memory| computations.hash(&password, memory))
+            .await?
     }
 
     /// Checks `password` against `stored`, or against the dummy hash when there
@@ -98,18 +103,23 @@ impl PasswordHasher {
         password: Password,
         stored: Option<String>,
     ) -> Result<Verification, HashingError> {
-        self.run(move |inner| inner.verify(&password, stored.as_deref()))
-            .await?
+        self.run(move |computations, memory| {
+            computations.verify(&password, stored.as_deref(), memory)
+        })
+        .await?
     }
 
     /// Argon2 verifications done since start (a figure for tests and metrics).
     pub fn verification_count(&self) -> u64 {
-        self.inner.verifications.load(Ordering::Relaxed)
+        self.inner
+            .computations
+            .verifications
+            .load(Ordering::Relaxed)
     }
 
     async fn run<T, F>(&self, job: F) -> Result<T, HashingError>
     where
-        F: FnOnce(&Inner) -> T + Send + 'static,
+        F: FnOnce(&Computations, &mut [Block]) -> T + Send + 'static,
         T: Send + 'static,
     {
         let admitted = Arc::clone(&self.inner.admission)
@@ -124,14 +134,21 @@ impl PasswordHasher {
         drop(waiting);
         telemetry::hash_waited(queued_at.elapsed());
         let worker = worker.map_err(|err| HashingError::Failed(err.to_string()))?;
-        let inner = Arc::clone(&self.inner);
+        let (reply, answer) = oneshot::channel();
         let span = Span::current();
-        tokio::task::spawn_blocking(move || {
+        let work: Job = Box::new(move |computations, memory| {
+            // The permits go back once the thread is free again, even if the
+            // request that asked has gone.
             let _permits = (admitted, worker);
-            span.in_scope(|| job(&inner))
-        })
-        .await
-        .map_err(|err| HashingError::Failed(err.to_string()))
+            let _ = reply.send(span.in_scope(|| job(computations, memory)));
+        });
+        self.inner
+            .jobs
+            .send(work)
+            .map_err(|_| HashingError::Failed("the hashing threads are gone".into()))?;
+        answer
+            .await
+            .map_err(|_| HashingError::Failed("a hashing thread failed".into()))
     }
 }
 
@@ -150,68 +167,6 @@ impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         telemetry::hash_queue_depth(self.0.fetch_sub(1, Ordering::Relaxed).saturating_sub(1));
     }
-}
-
-impl Inner {
-    fn hash(&self, password: &Password) -> Result<String, HashingError> {
-        let mut salt = [0_u8; 16];
-        getrandom::fill(&mut salt).map_err(|err| HashingError::Failed(err.to_string()))?;
-        let salt =
-            SaltString::encode_b64(&salt).map_err(|err| HashingError::Failed(err.to_string()))?;
-        self.argon2
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|err| HashingError::Failed(err.to_string()))
-    }
-
-    fn dummy_hash(&self) -> Result<&str, HashingError> {
-        if let Some(hash) = self.dummy_hash.get() {
-            return Ok(hash);
-        }
-        let mut random = [0_u8; 32];
-        getrandom::fill(&mut random).map_err(|err| HashingError::Failed(err.to_string()))?;
-        let hash = self.hash(&Password::new(hex(&random)))?;
-        Ok(self.dummy_hash.get_or_init(|| hash))
-    }
-
-    fn verify(
-        &self,
-        password: &Password,
-        stored: Option<&str>,
-    ) -> Result<Verification, HashingError> {
-        let phc = match stored {
-            Some(stored) => stored,
-            None => self.dummy_hash()?,
-        };
-        let parsed = PasswordHash::new(phc).map_err(|err| HashingError::Failed(err.to_string()))?;
-        self.verifications.fetch_add(1, Ordering::Relaxed);
-        let matched = stored.is_some()
-            && self
-                .argon2
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok();
-        let rehashed = if matched && self.is_outdated(&parsed) {
-            Some(self.hash(password)?)
-        } else {
-            None
-        };
-        Ok(Verification { matched, rehashed })
-    }
-
-    /// True when `parsed` was made with another algorithm or cost than configured.
-    fn is_outdated(&self, parsed: &PasswordHash<'_>) -> bool {
-        let configured = self.argon2.params();
-        parsed.algorithm != Algorithm::Argon2id.ident()
-            || Params::try_from(parsed).map_or(true, |params| {
-                params.m_cost() != configured.m_cost()
-                    || params.t_cost() != configured.t_cost()
-                    || params.p_cost() != configured.p_cost()
-            })
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]
