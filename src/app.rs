@@ -52,7 +52,6 @@ impl App {
         )
         .await?;
         let hasher = password_hasher(&config)?;
-        hasher.warm_up();
         let new_passwords = new_password_policy(&config)?;
         let limits_on = config.rate_limits == Switch::On;
         if !limits_on {

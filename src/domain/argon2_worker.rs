@@ -69,6 +69,9 @@ impl Computations {
         ))
     }
 
+    /// Made at the first login for an unknown email (that one login costs a
+    /// hash more, once per process), not at start, so that an idle service
+    /// holds no Argon2 buffer.
     pub fn dummy_hash(&self, memory: &mut [Block]) -> Result<&str, HashingError> {
         if let Some(hash) = self.dummy_hash.get() {
             return Ok(hash);
@@ -167,7 +170,8 @@ pub fn spawn_workers(
             .name(format!("argon2-{index}"))
             .spawn(move || {
                 lower_priority();
-                let mut memory = computations.new_memory();
+                // Allocated at the first job, so an idle service stays small.
+                let mut memory = Vec::new();
                 loop {
                     // At most `count` jobs are out at once (the workers
                     // semaphore), so this lock is never contended for long.
@@ -175,6 +179,9 @@ pub fn spawn_workers(
                         Ok(Ok(job)) => job,
                         _ => return,
                     };
+                    if memory.is_empty() {
+                        memory = computations.new_memory();
+                    }
                     job(&computations, &mut memory);
                 }
             })

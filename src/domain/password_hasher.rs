@@ -76,20 +76,6 @@ impl PasswordHasher {
         })
     }
 
-    /// Computes the dummy hash in the background, so the first login for an
-    /// unknown email costs what every other one does.
-    pub fn warm_up(&self) {
-        let hasher = self.clone();
-        tokio::spawn(async move {
-            let prepared = hasher
-                .run(|computations, memory| computations.dummy_hash(memory).map(|_| ()))
-                .await;
-            if let Err(err) = prepared.and_then(|prepared| prepared) {
-                tracing::warn!(%err, "could not prepare the dummy password hash");
-            }
-        });
-    }
-
     /// Hashes a new password into a PHC string.
     pub async fn hash(&self, password: Password) -> Result<String, HashingError> {
         self.run(move |computations, memory| computations.hash(&password, memory))
