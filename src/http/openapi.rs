@@ -342,48 +342,25 @@ mod tests {
         let local65 = format!("{}@example.com", "a".repeat(65));
         let label63 = format!("a@{}.com", "b".repeat(63));
         let label64 = format!("a@{}.com", "b".repeat(64));
-        for candidate in [
-            "newemail@example.com",
-            "first.last+tag@sub.example.co.uk",
-            "o'brien@example.ie",
-            "USER@Example.COM",
-            "x@xn--bcher-kva.example",
+        let others = [
             "!#$%&'*+/=?^_`{|}~-@example.com",
-            "",
-            "plainaddress",
-            "a@b",
-            "@example.com",
-            "a@.com",
-            ".a@example.com",
-            "a.@example.com",
-            "a..b@example.com",
-            "a@example..com",
-            "a b@example.com",
-            "a@exa mple.com",
-            " a@example.com",
-            "a@example.com\n",
-            "<a@example.com>",
-            "a@example.com, b@example.com",
-            "\"a b\"@example.com",
-            "a@[127.0.0.1]",
-            "a@localhost",
-            "a@foo.test",
             "a@foo.TEST",
             "a@foo.testing",
             "a@Foo.Onion",
             "a@x.arpa",
             "a@x.localhost",
-            "ü@example.com",
-            "a@-example.com",
             "a@example-.com",
-            "a@example.c",
             "a@example.c0m",
             "a@example.com.",
             &local64,
             &local65,
             &label63,
             &label64,
-        ] {
+        ];
+        let examples = email::examples::VALID
+            .into_iter()
+            .chain(email::examples::INVALID);
+        for candidate in examples.chain(others) {
             assert_eq!(
                 document_accepts(&pattern, candidate),
                 Email::parse(candidate).is_ok(),
