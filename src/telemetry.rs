@@ -91,9 +91,14 @@ pub fn throttled(limit: &'static str) {
     counter!("neptun_throttle_refusals_total", "limit" => limit).increment(1);
 }
 
-/// Password hashing: requests waiting for a thread now.
-pub fn hash_queue_depth(waiting: usize) {
-    gauge!("neptun_password_hash_queue_depth").set(waiting as f64);
+/// Password hashing: a request starts waiting for a thread.
+pub fn hash_queue_entered() {
+    gauge!("neptun_password_hash_queue_depth").increment(1.0);
+}
+
+/// Password hashing: a request stops waiting (a thread, or cancellation).
+pub fn hash_queue_left() {
+    gauge!("neptun_password_hash_queue_depth").decrement(1.0);
 }
 
 /// Password hashing: how long a request waited for a thread.

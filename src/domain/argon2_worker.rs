@@ -3,6 +3,7 @@
 //! a fresh 19 MiB vector per call would, over many threads and malloc
 //! arenas, leave hundreds of MiB resident after a login burst.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
@@ -182,7 +183,12 @@ pub fn spawn_workers(
                     if memory.is_empty() {
                         memory = computations.new_memory();
                     }
-                    job(&computations, &mut memory);
+                    // A panic ends the job (its caller sees an error and its
+                    // permits go back), never the thread.
+                    let ran = catch_unwind(AssertUnwindSafe(|| job(&computations, &mut memory)));
+                    if ran.is_err() {
+                        tracing::error!("a password hashing job panicked");
+                    }
                 }
             })
             .map_err(failed)?;

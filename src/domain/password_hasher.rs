@@ -4,7 +4,7 @@
 //! handed to one of the `workers` hashing threads (`argon2_worker`), each
 //! with its own reused buffer, so a flood never piles up 19 MiB allocations.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
@@ -52,8 +52,6 @@ struct Inner {
     /// Workers plus queue: the requests allowed to hold or wait for a worker.
     admission: Arc<Semaphore>,
     workers: Arc<Semaphore>,
-    /// Admitted requests waiting for a worker (the queue's depth).
-    waiting: AtomicUsize,
     /// Feeds the hashing threads; they end when it is dropped.
     jobs: mpsc::Sender<Job>,
 }
@@ -68,7 +66,6 @@ impl PasswordHasher {
             computations,
             admission: Arc::new(Semaphore::new(workers + queue)),
             workers: Arc::new(Semaphore::new(workers)),
-            waiting: AtomicUsize::new(0),
             jobs,
         };
         Ok(Self {
@@ -115,7 +112,7 @@ impl PasswordHasher {
                 HashingError::Busy
             })?;
         let queued_at = Instant::now();
-        let waiting = Waiting::enter(&self.inner.waiting);
+        let waiting = Waiting::enter();
         let worker = Arc::clone(&self.inner.workers).acquire_owned().await;
         drop(waiting);
         telemetry::hash_waited(queued_at.elapsed());
@@ -140,18 +137,18 @@ impl PasswordHasher {
 
 /// One request in the queue, counted out again however it leaves (a worker,
 /// or the request's cancellation).
-struct Waiting<'a>(&'a AtomicUsize);
+struct Waiting;
 
-impl<'a> Waiting<'a> {
-    fn enter(waiting: &'a AtomicUsize) -> Self {
-        telemetry::hash_queue_depth(waiting.fetch_add(1, Ordering::Relaxed) + 1);
-        Self(waiting)
+impl Waiting {
+    fn enter() -> Self {
+        telemetry::hash_queue_entered();
+        Self
     }
 }
 
-impl Drop for Waiting<'_> {
+impl Drop for Waiting {
     fn drop(&mut self) {
-        telemetry::hash_queue_depth(self.0.fetch_sub(1, Ordering::Relaxed).saturating_sub(1));
+        telemetry::hash_queue_left();
     }
 }
 

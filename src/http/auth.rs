@@ -151,8 +151,13 @@ pub async fn login(
         .as_ref()
         .map(|found| found.password_hash.clone());
     // An unknown email is verified against a dummy hash: same answer, same work.
-    let verification = state.hasher.verify(input.password, stored_hash).await?;
-    let Some(credentials) = credentials.filter(|_| verification.matched) else {
+    let verification = state
+        .hasher
+        .verify(input.password, stored_hash.clone())
+        .await?;
+    let (Some(credentials), Some(verified_hash)) =
+        (credentials.filter(|_| verification.matched), stored_hash)
+    else {
         password_check.failed(&state).await?;
         telemetry::login(false);
         tracing::info!("login failed");
@@ -163,12 +168,14 @@ pub async fn login(
     let issued = state.sessions.issue(credentials.user_id.clone(), now)?;
     match state
         .store
-        .create_session(issued.row.clone(), verification.rehashed)
+        .create_session(issued.row.clone(), verified_hash, verification.rehashed)
         .await
     {
         Ok(()) => {}
-        // Deleted between the password check and now.
-        Err(StoreError::UserNotFound) => return Err(ApiError::InvalidCredentials),
+        // Deleted, or given another password, between the check and now.
+        Err(StoreError::UserNotFound | StoreError::PasswordChanged) => {
+            return Err(ApiError::InvalidCredentials);
+        }
         Err(other) => return Err(other.into()),
     }
     let user = User {

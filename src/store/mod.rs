@@ -87,6 +87,9 @@ pub enum StoreError {
     /// The session the write depends on ended meanwhile (logout, revocation).
     #[error("session not found")]
     SessionNotFound,
+    /// The password was changed after the one a login verified.
+    #[error("password changed during the login")]
+    PasswordChanged,
     /// The password-change cap was reached; the oldest change in the window.
     #[error("too many password changes")]
     TooManyPasswordChanges { oldest: Timestamp },
@@ -117,10 +120,15 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_user(&self, user_id: &UserId) -> Result<Option<u64>, StoreError>;
 
     /// Stores a login's session; replaces the user's password hash when it was
-    /// re-hashed with the current cost.
+    /// re-hashed with the current cost. `verified_hash` is the hash the
+    /// password was checked against: if the password changed meanwhile (a
+    /// PATCH, an admin reset), nothing is written and the answer is
+    /// `PasswordChanged`, so a reset is never undone by a rehash and no
+    /// session outlives the revocation that came with it.
     async fn create_session(
         &self,
         session: SessionRow,
+        verified_hash: String,
         rehashed_password: Option<String>,
     ) -> Result<(), StoreError>;
 

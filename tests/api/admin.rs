@@ -284,3 +284,54 @@ async fn backup_of_postgres_points_to_pg_dump() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("pg_dump"));
 }
+
+backend_test!(a_login_checked_against_a_password_reset_meanwhile_is_refused);
+/// A login verifies the old password (slowly) while an operator resets it:
+/// the login must not undo the reset with a rehash, nor keep a session the
+/// reset revoked.
+async fn a_login_checked_against_a_password_reset_meanwhile_is_refused(backend: Backend) {
+    let database = backend.fresh_database().await;
+    let server = ServerProcess::start(
+        &database.url(),
+        &[
+            "--argon2-memory-kib",
+            "65536",
+            "--argon2-iterations",
+            "12",
+            "--hash-workers",
+            "2",
+        ],
+    );
+    let mut owner = Browser::new(&server.base_url());
+    assert_eq!(
+        owner.sign_up("raced@example.com", PASSWORD).await.status,
+        200
+    );
+
+    let base = server.base_url();
+    let login = tokio::spawn(async move {
+        Browser::new(&base)
+            .login("raced@example.com", PASSWORD)
+            .await
+            .status
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let reset = admin_json(
+        &database,
+        &["user", "set-password", "raced@example.com"],
+        "reset by the operator\n",
+    );
+    assert_eq!(reset["sessions_ended"], 1);
+
+    assert_eq!(login.await.expect("the login task"), 401);
+    let account = admin_json(&database, &["user", "show", "raced@example.com"], "");
+    assert_eq!(account["sessions"], 0, "no session outlives the reset");
+    assert_eq!(
+        Browser::new(&server.base_url())
+            .login("raced@example.com", PASSWORD)
+            .await
+            .status,
+        401,
+        "the old password stays replaced"
+    );
+}

@@ -309,10 +309,24 @@ impl Store for PostgresStore {
     async fn create_session(
         &self,
         session: SessionRow,
+        verified_hash: String,
         rehashed_password: Option<String>,
     ) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(from_driver)?;
+        // The row lock orders this login with any concurrent password change.
+        let current = transaction
+            .query_opt(
+                "SELECT password_hash FROM users WHERE id = $1 FOR UPDATE",
+                &[&session.user_id.as_str()],
+            )
+            .await
+            .map_err(from_driver)?;
+        match current.map(|row| row.get::<_, String>(0)) {
+            None => return Err(StoreError::UserNotFound),
+            Some(current) if current != verified_hash => return Err(StoreError::PasswordChanged),
+            Some(_) => {}
+        }
         insert_session(&transaction, &session).await?;
         if let Some(password_hash) = rehashed_password {
             transaction

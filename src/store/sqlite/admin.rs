@@ -130,18 +130,26 @@ impl AdminStore for SqliteStore {
         let destination = destination.to_owned();
         self.readers
             .read(move |connection| {
-                connection
-                    .backup(
-                        rusqlite::MAIN_DB,
-                        &destination,
-                        None::<fn(rusqlite::backup::Progress)>,
-                    )
-                    .map_err(|err| {
-                        StoreError::Database(format!(
-                            "backup to {} failed: {err}",
-                            destination.display()
-                        ))
-                    })
+                // All pages in one step: one read transaction, which in WAL
+                // mode never blocks the service's writes, and is never
+                // restarted by them as a page-by-page backup would be.
+                let copy = || -> rusqlite::Result<()> {
+                    let mut copy = Connection::open(&destination)?;
+                    let backup = rusqlite::backup::Backup::new(connection, &mut copy)?;
+                    loop {
+                        match backup.step(-1)? {
+                            rusqlite::backup::StepResult::Done => return Ok(()),
+                            // Busy or locked by a writer of another process: again.
+                            _ => std::thread::sleep(std::time::Duration::from_millis(50)),
+                        }
+                    }
+                };
+                copy().map_err(|err| {
+                    StoreError::Database(format!(
+                        "backup to {} failed: {err}",
+                        destination.display()
+                    ))
+                })
             })
             .await
     }

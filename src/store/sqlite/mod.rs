@@ -314,12 +314,24 @@ impl Store for SqliteStore {
     async fn create_session(
         &self,
         session: SessionRow,
+        verified_hash: String,
         rehashed_password: Option<String>,
     ) -> Result<(), StoreError> {
         self.writer
             .write(move |connection| {
                 let transaction =
                     connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let current: Option<String> = transaction
+                    .prepare_cached("SELECT password_hash FROM users WHERE id = ?1")?
+                    .query_row([session.user_id.as_str()], |row| row.get(0))
+                    .optional()?;
+                match current {
+                    None => return Err(StoreError::UserNotFound),
+                    Some(current) if current != verified_hash => {
+                        return Err(StoreError::PasswordChanged);
+                    }
+                    Some(_) => {}
+                }
                 insert_session(&transaction, &session)?;
                 if let Some(password_hash) = rehashed_password {
                     transaction
