@@ -81,7 +81,6 @@ impl App {
             cors_origins: config.cors_origins.clone(),
             request_timeout: config.request_timeout,
             rate_limits,
-            account_throttle: limits_on,
             require_recent_auth: config.protections().require_recent_auth,
             started_at: Instant::now(),
         });

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::json_body::JsonObject;
-use super::openapi::{ErrorBody, LoginRequest, SessionBody, SignUpRequest};
+use super::openapi::{BodyRouteRefusals, ErrorBody, LoginRequest, SessionBody, SignUpRequest};
 use super::session::{CurrentSession, MaybeSession, SignedOut, clearing_cookie, session_cookie};
 use super::throttle;
 use super::validation::{Issues, email_field, password_field, string_field};
@@ -83,12 +83,7 @@ impl CredentialsInput {
         (status = 400, description = "`Invalid body(email, password).` with `data.issues` (a `confirmPassword` that differs: issue `Passwords must match`), or `Invalid JSON body.`", body = ErrorBody),
         (status = 403, description = "`Cross-site request refused`, or `Please log out first` (a valid session was sent).", body = ErrorBody),
         (status = 409, description = "`A user with this email already exists`.", body = ErrorBody),
-        (status = 413, description = "`Payload Too Large`: the body is over `--body-limit` (16 KiB).", body = ErrorBody),
-        (status = 415, description = "`Content-Type must be application/json`.", body = ErrorBody),
-        (status = 429, description = "`Too many requests, retry later`: a per-address limit or the per-account throttle.", body = ErrorBody,
-            headers(("retry-after" = u64, description = "Seconds to wait."))),
-        (status = 503, description = "`Server busy, retry later`: the password-hashing queue is full.", body = ErrorBody,
-            headers(("retry-after" = u64, description = "Seconds to wait."))),
+        BodyRouteRefusals,
     )
 )]
 pub async fn sign_up(
@@ -131,12 +126,7 @@ pub async fn sign_up(
         (status = 400, description = "`Invalid body(email, password).` with `data.issues`, or `Invalid JSON body.`", body = ErrorBody),
         (status = 401, description = "`Invalid email or password` (the same answer, after the same work, for an unknown email).", body = ErrorBody),
         (status = 403, description = "`Cross-site request refused`, or `Please log out first` (a valid session was sent).", body = ErrorBody),
-        (status = 413, description = "`Payload Too Large`: the body is over `--body-limit` (16 KiB).", body = ErrorBody),
-        (status = 415, description = "`Content-Type must be application/json`.", body = ErrorBody),
-        (status = 429, description = "`Too many requests, retry later`: a per-address limit or the per-account throttle.", body = ErrorBody,
-            headers(("retry-after" = u64, description = "Seconds to wait."))),
-        (status = 503, description = "`Server busy, retry later`: the password-hashing queue is full.", body = ErrorBody,
-            headers(("retry-after" = u64, description = "Seconds to wait."))),
+        BodyRouteRefusals,
     )
 )]
 pub async fn login(

@@ -54,8 +54,6 @@ pub struct AppContext {
     pub request_timeout: Duration,
     /// Per-address limits; `None` with `--rate-limits off`.
     pub rate_limits: Option<RateLimits>,
-    /// Whether the per-account throttle applies (`--rate-limits on`).
-    pub account_throttle: bool,
     /// `--require-recent-auth`, after `--strict`.
     pub require_recent_auth: Option<Duration>,
     pub started_at: Instant,
@@ -64,6 +62,14 @@ pub struct AppContext {
 impl AppState {
     pub fn new(context: AppContext) -> Self {
         Self(Arc::new(context))
+    }
+}
+
+impl AppContext {
+    /// Whether the per-account throttle applies: with the per-address limits,
+    /// as `--rate-limits` switches both.
+    pub fn account_throttle(&self) -> bool {
+        self.rate_limits.is_some()
     }
 }
 

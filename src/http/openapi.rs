@@ -139,6 +139,31 @@ pub struct ErrorBody {
     data: Option<ErrorData>,
 }
 
+/// The refusals every route that reads a JSON body shares, listed once.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum BodyRouteRefusals {
+    #[response(
+        status = 413,
+        description = "`Payload Too Large`: the body is over `--body-limit` (16 KiB)."
+    )]
+    PayloadTooLarge(ErrorBody),
+    #[response(status = 415, description = "`Content-Type must be application/json`.")]
+    UnsupportedMediaType(ErrorBody),
+    #[response(
+        status = 429,
+        description = "`Too many requests, retry later`: a per-address limit or the per-account throttle.",
+        headers(("retry-after" = u64, description = "Seconds to wait."))
+    )]
+    TooManyRequests(ErrorBody),
+    #[response(
+        status = 503,
+        description = "`Server busy, retry later`: the password-hashing queue is full.",
+        headers(("retry-after" = u64, description = "Seconds to wait."))
+    )]
+    ServerBusy(ErrorBody),
+}
+
 /// Validation details.
 #[derive(ToSchema)]
 #[allow(dead_code)]

@@ -24,7 +24,7 @@ pub async fn before_password_check(
     state: &AppState,
     email: &Email,
 ) -> Result<PasswordCheck, ApiError> {
-    let record: Option<FailureRecord> = if state.account_throttle {
+    let record: Option<FailureRecord> = if state.account_throttle() {
         state.store.password_failures(email).await?
     } else {
         None
@@ -42,7 +42,7 @@ pub async fn before_password_check(
 impl PasswordCheck {
     /// Counts a wrong password.
     pub async fn failed(self, state: &AppState) -> Result<(), ApiError> {
-        if state.account_throttle {
+        if state.account_throttle() {
             state
                 .store
                 .record_password_failure(&self.email, Timestamp::now())
@@ -53,7 +53,7 @@ impl PasswordCheck {
 
     /// A right password resets the count (no write when there was none).
     pub async fn succeeded(self, state: &AppState) -> Result<(), ApiError> {
-        if state.account_throttle && self.had_failures {
+        if state.account_throttle() && self.had_failures {
             state.store.clear_password_failures(&self.email).await?;
         }
         Ok(())
@@ -66,7 +66,7 @@ pub async fn password_change_allowed(
     state: &AppState,
     user_id: &UserId,
 ) -> Result<Option<PasswordChangeLimit>, ApiError> {
-    if !state.account_throttle {
+    if !state.account_throttle() {
         return Ok(None);
     }
     let now = Timestamp::now();

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::AppState;
 use super::auth::user_body;
 use super::json_body::JsonObject;
-use super::openapi::{ErrorBody, UpdateUserRequest, User};
+use super::openapi::{BodyRouteRefusals, ErrorBody, UpdateUserRequest, User};
 use super::session::{CurrentSession, clearing_cookie, session_cookie};
 use super::throttle::{self, PasswordCheck};
 use super::validation::{Issues, email_field, password_field, string_field};
@@ -58,12 +58,7 @@ pub async fn get_user(
         (status = 403, description = "`Cross-site request refused`, or `Recent authentication required` (with `--require-recent-auth`).", body = ErrorBody),
         (status = 404, description = "`User not found`: not the caller's id; nothing is touched.", body = ErrorBody),
         (status = 409, description = "`A user with this email already exists`.", body = ErrorBody),
-        (status = 413, description = "`Payload Too Large`: the body is over `--body-limit` (16 KiB).", body = ErrorBody),
-        (status = 415, description = "`Content-Type must be application/json`.", body = ErrorBody),
-        (status = 429, description = "`Too many requests, retry later`: a per-address limit or the per-account throttle.", body = ErrorBody,
-            headers(("retry-after" = u64, description = "Seconds to wait."))),
-        (status = 503, description = "`Server busy, retry later`: the password-hashing queue is full.", body = ErrorBody,
-            headers(("retry-after" = u64, description = "Seconds to wait."))),
+        BodyRouteRefusals,
     )
 )]
 pub async fn update_user(

@@ -25,20 +25,26 @@ pub fn config(database_url: &str, extra: &[&str]) -> Config {
         #[command(flatten)]
         config: Config,
     }
+    let mut args = vec!["neptun-accounts", "--database-url", database_url];
+    args.extend(with_test_defaults(extra));
+    Settings::parse_from(args).config
+}
+
+/// `extra`, after the test defaults it does not set itself: cheap Argon2 and
+/// plain-http cookies. For the app in process and the binary alike.
+pub fn with_test_defaults<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let defaults = [
-        ("--database-url", database_url),
         ("--cookie-secure", "false"),
         ("--argon2-memory-kib", "256"),
         ("--argon2-iterations", "1"),
     ];
-    let mut args = vec!["neptun-accounts"];
-    for (flag, value) in defaults {
-        if !extra.contains(&flag) {
-            args.extend([flag, value]);
-        }
-    }
+    let mut args: Vec<&str> = defaults
+        .into_iter()
+        .filter(|(flag, _)| !extra.contains(flag))
+        .flat_map(|(flag, value)| [flag, value])
+        .collect();
     args.extend_from_slice(extra);
-    Settings::parse_from(args).config
+    args
 }
 
 /// A running app and its database.

@@ -26,20 +26,10 @@ impl ServerProcess {
     /// As [`ServerProcess::start`], logging at `rust_log` (JSON lines).
     pub fn start_logging(database_url: &str, extra: &[&str], rust_log: &str) -> Self {
         let url = database_url;
-        // Test defaults, unless `extra` sets them itself.
-        let defaults = [
-            ("--cookie-secure", "false"),
-            ("--argon2-memory-kib", "256"),
-            ("--argon2-iterations", "1"),
-        ]
-        .into_iter()
-        .filter(|(flag, _)| !extra.contains(flag))
-        .flat_map(|(flag, value)| [flag, value]);
         let mut child = Command::new(BINARY)
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
-            .args(defaults)
             .args(["--log-format", "json"])
-            .args(extra)
+            .args(crate::helpers::with_test_defaults(extra))
             .env("RUST_LOG", rust_log)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -175,6 +175,12 @@ async fn the_thirty_first_patch_from_one_address_in_a_minute_is_429(backend: Bac
         app.stored_email(&user_id).await.as_deref(),
         Some("patched30@example.com")
     );
+    // The per-address limit comes before the session check (order of checks).
+    let without_session = app
+        .browser()
+        .update_user(&user_id, &json!({"email": "nobody@example.com"}))
+        .await;
+    assert_too_many(&without_session, 1);
 }
 
 backend_test!(the_eleventh_password_change_in_an_hour_is_429);
