@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::app::{new_password_policy, password_hasher};
-use crate::config::Config;
+use crate::config::{Argon2Settings, ConfigError, DatabaseSettings, DatabaseUrl, PasswordRules};
 use crate::domain::email::Email;
 use crate::domain::password::{Password, PasswordError, PasswordPolicy};
 use crate::domain::password_hasher::PasswordHasher;
@@ -39,36 +39,65 @@ impl From<StoreError> for AdminError {
     }
 }
 
-/// The database and the rules the commands work with.
+/// The database the commands work on, and for commands that set a
+/// password, the service's hashing cost and password rules.
 pub struct Admin {
     store: Arc<dyn AdminStore>,
-    hasher: PasswordHasher,
-    policy: PasswordPolicy,
+    passwords: Option<NewPasswords>,
     json: bool,
 }
 
+struct NewPasswords {
+    hasher: PasswordHasher,
+    policy: PasswordPolicy,
+}
+
 impl Admin {
-    /// Opens (and migrates) the database `config` names.
-    pub async fn open(config: &Config, json: bool) -> Result<Self, AdminError> {
-        config
+    /// Opens (and migrates) the database `database` names; never creates one.
+    pub async fn open(database: &DatabaseSettings, json: bool) -> Result<Self, AdminError> {
+        database
             .validate()
             .map_err(|err| AdminError(err.to_string()))?;
+        // A mistyped path would otherwise leave an empty database behind
+        // and report "no account".
+        if let DatabaseUrl::Sqlite(path) = &database.database_url {
+            if !path.exists() {
+                return Err(AdminError(format!(
+                    "no database at {}: check --database-url (the service creates it on its first start)",
+                    path.display()
+                )));
+            }
+        }
         let store = store::connect_admin(
-            &config.database_url,
+            &database.database_url,
             StoreOptions {
-                sqlite_synchronous: config.sqlite_synchronous,
-                max_connections: config.database_max_connections.min(2),
+                sqlite_synchronous: database.sqlite_synchronous,
+                max_connections: database.database_max_connections.min(2),
             },
         )
         .await?;
-        let hasher = password_hasher(config).map_err(|err| AdminError(err.to_string()))?;
-        let policy = new_password_policy(config).map_err(|err| AdminError(err.to_string()))?;
         Ok(Self {
             store,
-            hasher,
-            policy,
+            passwords: None,
             json,
         })
+    }
+
+    /// As `open`, ready to hash new passwords as the service does.
+    pub async fn open_for_passwords(
+        database: &DatabaseSettings,
+        argon2: &Argon2Settings,
+        rules: &PasswordRules,
+        json: bool,
+    ) -> Result<Self, AdminError> {
+        let invalid = |err: ConfigError| AdminError(err.to_string());
+        argon2.validate().map_err(invalid)?;
+        rules.validate().map_err(invalid)?;
+        let hasher = password_hasher(argon2, 1, 1).map_err(|err| AdminError(err.to_string()))?;
+        let policy = new_password_policy(rules).map_err(invalid)?;
+        let mut admin = Self::open(database, json).await?;
+        admin.passwords = Some(NewPasswords { hasher, policy });
+        Ok(admin)
     }
 
     pub async fn create(&self, email: &str, password: String) -> Result<String, AdminError> {
@@ -91,9 +120,15 @@ impl Admin {
     }
 
     pub async fn list(&self, after: Option<&str>, limit: u32) -> Result<String, AdminError> {
-        let after = after.map(|id| UserId::from_trusted(id.to_owned()));
-        let accounts = self.store.list_accounts(after.as_ref(), limit).await?;
-        let next = (accounts.len() == limit as usize)
+        let after = after.map(parse_user_id).transpose()?;
+        // One more than asked for tells whether another page exists.
+        let mut accounts = self
+            .store
+            .list_accounts(after.as_ref(), limit.saturating_add(1))
+            .await?;
+        let more = accounts.len() > limit as usize;
+        accounts.truncate(limit as usize);
+        let next = more
             .then(|| accounts.last().map(|last| last.user.id.to_string()))
             .flatten();
         let document = json!({
@@ -101,18 +136,22 @@ impl Admin {
             "next_after": next,
         });
         Ok(self.render(&document, || {
-            let mut lines: Vec<String> = accounts
-                .iter()
-                .map(|account| {
-                    format!(
-                        "{}  {}  created {}  sessions {}",
-                        account.user.id,
-                        account.user.email,
-                        account.created_at.to_iso8601(),
-                        account.sessions
-                    )
-                })
-                .collect();
+            if accounts.is_empty() {
+                return "no users".to_owned();
+            }
+            let mut lines = vec![format!(
+                "{:<36}  {:<30}  {:<24}  sessions",
+                "id", "email", "created"
+            )];
+            lines.extend(accounts.iter().map(|account| {
+                format!(
+                    "{:<36}  {:<30}  {:<24}  {}",
+                    account.user.id,
+                    account.user.email,
+                    account.created_at.to_iso8601(),
+                    account.sessions
+                )
+            }));
             if let Some(next) = &next {
                 lines.push(format!("more: --after {next}"));
             }
@@ -221,8 +260,14 @@ impl Admin {
         })
     }
 
+    fn passwords(&self) -> Result<&NewPasswords, AdminError> {
+        self.passwords
+            .as_ref()
+            .ok_or_else(|| AdminError("this command does not set passwords".into()))
+    }
+
     fn new_password(&self, password: String) -> Result<Password, AdminError> {
-        match self.policy.check(&password) {
+        match self.passwords()?.policy.check(&password) {
             Ok(()) => Ok(Password::new(password)),
             Err(PasswordError::TooShort { minimum }) => Err(AdminError(format!(
                 "the password must have at least {minimum} characters"
@@ -235,7 +280,8 @@ impl Admin {
     }
 
     async fn hash(&self, password: Password) -> Result<String, AdminError> {
-        self.hasher
+        self.passwords()?
+            .hasher
             .hash(password)
             .await
             .map_err(|err| AdminError(err.to_string()))
@@ -254,12 +300,23 @@ fn parse_email(text: &str) -> Result<Email, AdminError> {
     Email::parse(text).map_err(|_| AdminError(format!("{text:?} is not a valid email address")))
 }
 
+/// A user id as the service writes them (a hyphenated UUID).
+fn parse_user_id(text: &str) -> Result<UserId, AdminError> {
+    uuid::Uuid::try_parse(text)
+        .map(|id| UserId::from_trusted(id.hyphenated().to_string()))
+        .map_err(|_| {
+            AdminError(format!(
+                "{text:?} is not a user id (a UUID, as `user list` prints)"
+            ))
+        })
+}
+
 /// An email when it has an `@`, otherwise an id.
 fn account_key(who: &str) -> Result<AccountKey, AdminError> {
     if who.contains('@') {
         parse_email(who).map(AccountKey::Email)
     } else {
-        Ok(AccountKey::Id(UserId::from_trusted(who.to_owned())))
+        parse_user_id(who).map(AccountKey::Id)
     }
 }
 

@@ -7,18 +7,30 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use neptun_accounts::admin::{Admin, AdminError};
-use neptun_accounts::config::Config;
+use neptun_accounts::config::{Argon2Settings, DatabaseSettings, PasswordRules};
 
 use crate::fail;
 
-/// The settings every admin command takes: those of `serve`, and `--json`.
+/// What every admin command takes: the database, and `--json`.
 #[derive(Args)]
-pub struct AdminSettings {
-    #[command(flatten)]
-    config: Config,
+pub struct DatabaseOptions {
     /// Print the result as one JSON document, for scripts.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    database: DatabaseSettings,
+}
+
+/// What a command that sets a password takes: the service's hashing cost
+/// and password rules as well.
+#[derive(Args)]
+pub struct PasswordOptions {
+    #[command(flatten)]
+    base: DatabaseOptions,
+    #[command(flatten)]
+    argon2: Argon2Settings,
+    #[command(flatten)]
+    rules: PasswordRules,
 }
 
 /// An account is named by its id, or by its email (anything with an `@`).
@@ -27,72 +39,93 @@ pub enum UserAction {
     /// Create an account. The password is read from standard input (one
     /// line) or, on a terminal, asked for; never taken from the command line.
     Create {
-        #[arg(long)]
+        /// The new account's email.
+        #[arg(long, value_name = "EMAIL")]
         email: String,
         #[command(flatten)]
-        settings: Box<AdminSettings>,
+        settings: Box<PasswordOptions>,
     },
     /// List accounts in creation order, a page at a time.
     List {
-        /// Start after this id (the `next_after` of the previous page).
+        /// Start after this id (the last id of the previous page).
         #[arg(long, value_name = "ID")]
         after: Option<String>,
         /// Accounts per page.
-        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        #[arg(long, default_value_t = 50, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
         limit: u32,
         #[command(flatten)]
-        settings: Box<AdminSettings>,
+        settings: Box<DatabaseOptions>,
     },
     /// Show one account.
     Show {
+        /// The account's id or email.
         #[arg(value_name = "ID|EMAIL")]
         user: String,
         #[command(flatten)]
-        settings: Box<AdminSettings>,
+        settings: Box<DatabaseOptions>,
     },
     /// Set a new password (from standard input or a prompt, never from the
     /// command line) and end every session of the account.
     SetPassword {
+        /// The account's id or email.
         #[arg(value_name = "ID|EMAIL")]
         user: String,
         #[command(flatten)]
-        settings: Box<AdminSettings>,
+        settings: Box<PasswordOptions>,
     },
     /// Change the account's email.
     SetEmail {
+        /// The account's id or email.
         #[arg(value_name = "ID|EMAIL")]
         user: String,
         /// The new email.
+        #[arg(value_name = "EMAIL")]
         email: String,
         #[command(flatten)]
-        settings: Box<AdminSettings>,
+        settings: Box<DatabaseOptions>,
     },
-    /// Delete the account and every session of it.
+    /// Delete the account and every session of it. Asks first on a
+    /// terminal; scripts pass --yes.
     Delete {
+        /// The account's id or email.
         #[arg(value_name = "ID|EMAIL")]
         user: String,
+        /// Delete without asking.
+        #[arg(long)]
+        yes: bool,
         #[command(flatten)]
-        settings: Box<AdminSettings>,
+        settings: Box<DatabaseOptions>,
     },
     /// End every session of the account at once.
     RevokeSessions {
+        /// The account's id or email.
         #[arg(value_name = "ID|EMAIL")]
         user: String,
         #[command(flatten)]
-        settings: Box<AdminSettings>,
+        settings: Box<DatabaseOptions>,
     },
 }
 
 impl UserAction {
-    fn settings(&self) -> &AdminSettings {
+    /// Opens the database, with password hashing for the commands that set one.
+    async fn open(&self) -> Result<Admin, AdminError> {
         match self {
-            Self::Create { settings, .. }
-            | Self::List { settings, .. }
+            Self::Create { settings, .. } | Self::SetPassword { settings, .. } => {
+                Admin::open_for_passwords(
+                    &settings.base.database,
+                    &settings.argon2,
+                    &settings.rules,
+                    settings.base.json,
+                )
+                .await
+            }
+            Self::List { settings, .. }
             | Self::Show { settings, .. }
-            | Self::SetPassword { settings, .. }
             | Self::SetEmail { settings, .. }
             | Self::Delete { settings, .. }
-            | Self::RevokeSessions { settings, .. } => settings,
+            | Self::RevokeSessions { settings, .. } => {
+                Admin::open(&settings.database, settings.json).await
+            }
         }
     }
 
@@ -112,8 +145,15 @@ pub async fn run_user(action: UserAction) -> ExitCode {
     } else {
         String::new()
     };
-    let settings = action.settings();
-    let admin = match Admin::open(&settings.config, settings.json).await {
+    if let UserAction::Delete {
+        user, yes: false, ..
+    } = &action
+    {
+        if let Err(err) = confirm_deletion(user) {
+            return report(Err(err));
+        }
+    }
+    let admin = match action.open().await {
         Ok(admin) => admin,
         Err(err) => return report(Err(err)),
     };
@@ -130,8 +170,8 @@ pub async fn run_user(action: UserAction) -> ExitCode {
     report(result)
 }
 
-pub async fn run_backup(destination: &Path, settings: AdminSettings) -> ExitCode {
-    let admin = match Admin::open(&settings.config, settings.json).await {
+pub async fn run_backup(destination: &Path, settings: DatabaseOptions) -> ExitCode {
+    let admin = match Admin::open(&settings.database, settings.json).await {
         Ok(admin) => admin,
         Err(err) => return report(Err(err)),
     };
@@ -147,6 +187,27 @@ fn report(result: Result<String, AdminError>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => fail(&err.to_string()),
+    }
+}
+
+/// On a terminal, asks before deleting; elsewhere, only `--yes` deletes, so
+/// a script never deletes by accident.
+fn confirm_deletion(user: &str) -> Result<(), AdminError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(AdminError::new(
+            "not deleting without --yes (standard input is not a terminal)".into(),
+        ));
+    }
+    eprint!("Delete the account {user} and end every session of it? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|err| AdminError::new(format!("cannot read the answer: {err}")))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(AdminError::new("not deleted".into()))
     }
 }
 

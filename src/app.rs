@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::{BlocklistSource, Config, ConfigError, Switch};
+use crate::config::{Argon2Settings, BlocklistSource, Config, ConfigError, PasswordRules, Switch};
 use crate::domain::password::PasswordPolicy;
 use crate::domain::password_blocklist::PasswordBlocklist;
-use crate::domain::password_hasher::{HashingCost, HashingError, PasswordHasher};
+use crate::domain::password_hasher::{HashingError, PasswordHasher};
 use crate::domain::session::SessionPolicy;
 use crate::domain::throttle;
 use crate::domain::time::Timestamp;
@@ -44,15 +44,15 @@ impl App {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         config.validate()?;
         let store = store::connect(
-            &config.database_url,
+            &config.database.database_url,
             StoreOptions {
-                sqlite_synchronous: config.sqlite_synchronous,
-                max_connections: config.database_max_connections,
+                sqlite_synchronous: config.database.sqlite_synchronous,
+                max_connections: config.database.database_max_connections,
             },
         )
         .await?;
-        let hasher = password_hasher(&config)?;
-        let new_passwords = new_password_policy(&config)?;
+        let hasher = password_hasher(&config.argon2, config.hash_workers(), config.hash_queue)?;
+        let new_passwords = new_password_policy(&config.passwords)?;
         let limits_on = config.rate_limits == Switch::On;
         if !limits_on {
             tracing::warn!(
@@ -70,7 +70,7 @@ impl App {
         let state = AppState::new(AppContext {
             store,
             hasher,
-            sessions: SessionPolicy::new(config.session_lifetime, config.session_idle_timeout),
+            sessions: SessionPolicy::new(config.session_lifetime, config.session_idle_timeout()),
             new_passwords,
             cookie_secure: config.cookie_secure,
             root_redirect: config.root_redirect,
@@ -144,19 +144,17 @@ impl App {
 }
 
 /// The hashing pool `config` asks for (the API and the admin commands hash alike).
-pub fn password_hasher(config: &Config) -> Result<PasswordHasher, HashingError> {
-    let cost = HashingCost {
-        memory_kib: config.argon2_memory_kib,
-        iterations: config.argon2_iterations,
-        parallelism: config.argon2_parallelism,
-    };
-    PasswordHasher::new(cost, config.hash_workers(), config.hash_queue)
+pub fn password_hasher(
+    argon2: &Argon2Settings,
+    workers: usize,
+    queue: usize,
+) -> Result<PasswordHasher, HashingError> {
+    PasswordHasher::new(argon2.cost(), workers, queue)
 }
 
 /// The policy for new passwords: minimum length and blocklist, after `--strict`.
-pub fn new_password_policy(config: &Config) -> Result<PasswordPolicy, ConfigError> {
-    let protections = config.protections();
-    let blocklist = match &protections.password_blocklist {
+pub fn new_password_policy(rules: &PasswordRules) -> Result<PasswordPolicy, ConfigError> {
+    let blocklist = match &rules.blocklist() {
         None => None,
         Some(BlocklistSource::Common) => Some(Arc::new(PasswordBlocklist::common())),
         Some(BlocklistSource::File(path)) => Some(Arc::new(
@@ -167,7 +165,7 @@ pub fn new_password_policy(config: &Config) -> Result<PasswordPolicy, ConfigErro
         )),
     };
     Ok(PasswordPolicy::for_new_passwords(
-        protections.password_min_length,
+        rules.min_length(),
         blocklist,
     ))
 }

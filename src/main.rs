@@ -10,11 +10,16 @@ use neptun_accounts::App;
 use neptun_accounts::config::Config;
 use tokio::net::TcpListener;
 
-use self::admin_commands::{AdminSettings, UserAction};
+use self::admin_commands::{DatabaseOptions, UserAction};
 
 /// Account and session service behind the NEPTUN API.
 #[derive(Parser)]
-#[command(name = "neptun-accounts", version, about)]
+#[command(
+    name = "neptun-accounts",
+    version,
+    about,
+    arg_required_else_help = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,8 +33,10 @@ enum Command {
     /// `GET /api/openapi.json`).
     Openapi,
     /// Manage accounts on the service's database, whether or not the service
-    /// is running. Takes the same settings as `serve` (flags or environment),
-    /// of which the database, Argon2 and password ones matter here.
+    /// is running. Takes the database settings of `serve` (flags or
+    /// environment); commands that set a password also take its Argon2 and
+    /// password-rule settings.
+    #[command(arg_required_else_help = true)]
     User {
         #[command(subcommand)]
         action: UserAction,
@@ -40,27 +47,14 @@ enum Command {
         /// The new file to write.
         destination: std::path::PathBuf,
         #[command(flatten)]
-        settings: Box<AdminSettings>,
+        settings: Box<DatabaseOptions>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) if !err.use_stderr() => {
-            // --help and --version.
-            let _ = err.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(err) => {
-            let rendered = err.render().to_string();
-            let first_line = rendered.lines().next().unwrap_or("invalid arguments");
-            eprintln!(
-                "neptun-accounts: {}",
-                first_line.trim_start_matches("error: ")
-            );
-            return ExitCode::from(2);
-        }
+        Err(err) => return usage_error(&err),
     };
     if let Command::Openapi = cli.command {
         return print_openapi();
@@ -93,7 +87,7 @@ fn print_openapi() -> ExitCode {
 async fn serve(config: Config) -> ExitCode {
     let _log_writer = neptun_accounts::logging::init(config.log_format);
     let listen = config.listen;
-    let database = config.database_url.to_string();
+    let database = config.database.database_url.to_string();
     let app = match App::build(config).await {
         Ok(app) => app,
         Err(err) => return fail(&err.to_string()),
@@ -110,6 +104,49 @@ async fn serve(config: Config) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&format!("server error: {err}")),
     }
+}
+
+/// `--help`, `--version` and the help shown for missing arguments print as
+/// clap renders them; a usage error is one stderr line that keeps what
+/// helps (the missing argument, the near subcommand) and drops the usage
+/// block.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            ExitCode::from(2)
+        }
+        _ => {
+            eprintln!("neptun-accounts: {}", one_line(&err.render().to_string()));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// clap's error text up to its usage block, as one line.
+fn one_line(rendered: &str) -> String {
+    let mut parts = Vec::new();
+    for line in rendered.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let line = line.trim_start_matches("error: ");
+        if line.starts_with("tip:") {
+            parts.push(format!("({line})"));
+        } else {
+            parts.push(line.to_owned());
+        }
+    }
+    parts.join(" ")
 }
 
 pub(crate) fn fail(message: &str) -> ExitCode {

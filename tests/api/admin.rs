@@ -11,10 +11,13 @@ use crate::helpers::{Browser, PASSWORD};
 use crate::process::{BINARY, ServerProcess};
 
 /// Runs `neptun-accounts <args>` on `database` (cheap Argon2), feeding `stdin`.
-fn admin(database: &TestDatabase, args: &[&str], stdin: &str) -> Output {
+pub fn admin(database: &TestDatabase, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(BINARY)
         .args(args)
-        .args(["--argon2-memory-kib", "256", "--argon2-iterations", "1"])
+        // Cheap Argon2 through the environment: only the commands that set
+        // a password take these settings.
+        .env("NEPTUN_ARGON2_MEMORY_KIB", "256")
+        .env("NEPTUN_ARGON2_ITERATIONS", "1")
         .env("DATABASE_URL", database.url())
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
@@ -32,7 +35,7 @@ fn admin(database: &TestDatabase, args: &[&str], stdin: &str) -> Output {
 }
 
 /// Runs a command that must succeed with `--json`; its document.
-fn admin_json(database: &TestDatabase, args: &[&str], stdin: &str) -> Value {
+pub fn admin_json(database: &TestDatabase, args: &[&str], stdin: &str) -> Value {
     let mut args = args.to_vec();
     args.push("--json");
     let output = admin(database, &args, stdin);
@@ -221,7 +224,7 @@ async fn user_delete_removes_the_account_and_its_sessions(backend: Backend) {
     let mut browser = service.signed_up("gone@example.com").await;
     let deleted = admin_json(
         &service.database,
-        &["user", "delete", "gone@example.com"],
+        &["user", "delete", "gone@example.com", "--yes"],
         "",
     );
     assert_eq!(deleted["sessions_ended"], 1);
