@@ -59,6 +59,15 @@ impl App {
                 "rate limits and the per-account throttle are OFF (--rate-limits off); never run so in production"
             );
         }
+        let public_https = config
+            .public_url
+            .as_ref()
+            .is_some_and(|origin| origin.as_str().starts_with("https://"));
+        if config.cookie_secure && !public_https {
+            tracing::info!(
+                "the session cookie is Secure: over plain http only localhost and 127.0.0.1 keep it; from another host over plain http start with --cookie-secure false (development only)"
+            );
+        }
         let rate_limits = limits_on.then(|| {
             RateLimits::new(
                 config.login_rate_limit,

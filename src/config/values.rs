@@ -53,6 +53,17 @@ impl FromStr for RateQuota {
     }
 }
 
+impl std::fmt::Display for RateQuota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}",
+            self.count,
+            humantime::format_duration(self.period)
+        )
+    }
+}
+
 /// Where the password blocklist comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BlocklistSource {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::time::Timestamp;
 
 /// Consecutive failures allowed before attempts must wait.
-const FREE_FAILURES: u32 = 5;
+pub const FREE_FAILURES: u32 = 5;
 const FIRST_WAIT: Duration = Duration::from_secs(1);
 const LONGEST_WAIT: Duration = Duration::from_secs(15 * 60);
 /// A failure record untouched this long is forgotten (and its row removed),

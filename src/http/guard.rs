@@ -43,6 +43,18 @@ pub async fn guard_request(
     if let (Some(limited), Some(limits)) = (route.rate_limit, &state.rate_limits) {
         if let Err(wait) = limits.check(limited, &request) {
             telemetry::throttled(limited.metric_label());
+            // A newcomer trying the API by hand meets this first: say
+            // which limit it was and what changes it.
+            tracing::warn!(
+                limit = limited.description(),
+                quota = %limits.quota(limited),
+                setting = limited.setting(),
+                retry_after_secs = wait.as_secs_f64().ceil() as u64,
+                "rate limit reached: {} ({}); {} changes it, --rate-limits off switches every limit off (local experiments only)",
+                limited.description(),
+                limits.quota(limited),
+                limited.setting(),
+            );
             return ApiError::too_many_requests(wait).into_response();
         }
     }

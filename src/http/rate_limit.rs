@@ -33,6 +33,24 @@ impl Limited {
             Self::Update => "update_per_address",
         }
     }
+
+    /// What the limit counts, for the operator's log.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Login => "logins per client address",
+            Self::SignUp => "sign-ups per client address",
+            Self::Update => "account updates per client address",
+        }
+    }
+
+    /// The setting that changes it.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Self::Login => "--login-rate-limit",
+            Self::SignUp => "--sign-up-rate-limit",
+            Self::Update => "--update-rate-limit",
+        }
+    }
 }
 
 /// One keyed limiter per limited route.
@@ -40,6 +58,7 @@ pub struct RateLimits {
     login: DefaultKeyedRateLimiter<IpAddr>,
     sign_up: DefaultKeyedRateLimiter<IpAddr>,
     update: DefaultKeyedRateLimiter<IpAddr>,
+    quotas: [RateQuota; 3],
     trust_proxy: usize,
 }
 
@@ -54,6 +73,7 @@ impl RateLimits {
             login: RateLimiter::keyed(quota(login)),
             sign_up: RateLimiter::keyed(quota(sign_up)),
             update: RateLimiter::keyed(quota(update)),
+            quotas: [login, sign_up, update],
             trust_proxy,
         }
     }
@@ -69,6 +89,11 @@ impl RateLimits {
         limiter
             .check_key(&key)
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// The quota in force for `route`.
+    pub fn quota(&self, route: Limited) -> RateQuota {
+        self.quotas[route as usize]
     }
 
     /// Drops the state of addresses that are back to a full allowance, so

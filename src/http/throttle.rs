@@ -31,6 +31,12 @@ pub async fn before_password_check(
     };
     if let Some(wait) = throttle::retry_after(record, Timestamp::now()) {
         telemetry::throttled("password_failures");
+        tracing::warn!(
+            limit = "per-account password failures",
+            retry_after_secs = wait.as_secs(),
+            "rate limit reached: an account waits after {} failed password checks (fixed; --rate-limits off switches it off, local experiments only)",
+            throttle::FREE_FAILURES,
+        );
         return Err(ApiError::too_many_requests(wait));
     }
     Ok(PasswordCheck {
@@ -74,6 +80,12 @@ pub async fn password_change_allowed(
     let (changes, oldest) = state.store.password_changes_since(user_id, since).await?;
     if let Some(wait) = throttle::password_change_retry_after(changes, oldest, now) {
         telemetry::throttled("password_changes");
+        tracing::warn!(
+            limit = "password changes per account",
+            retry_after_secs = wait.as_secs(),
+            "rate limit reached: at most {} password changes per account an hour (fixed; --rate-limits off switches it off, local experiments only)",
+            throttle::PASSWORD_CHANGES_PER_WINDOW,
+        );
         return Err(ApiError::too_many_requests(wait));
     }
     Ok(Some(PasswordChangeLimit {

@@ -18,6 +18,7 @@ mod logout;
 mod migrations;
 mod openapi;
 mod operations;
+mod operator_hints;
 mod password_hashing;
 mod process;
 mod protections;
