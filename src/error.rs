@@ -160,7 +160,7 @@ pub enum ApiError {
     #[error("email taken")]
     EmailTaken,
     #[error("payload too large")]
-    PayloadTooLarge,
+    PayloadTooLarge { limit_bytes: usize },
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("server busy")]
@@ -199,7 +199,7 @@ impl ApiError {
             Self::UserNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -224,7 +224,7 @@ impl ApiError {
             Self::RouteNotFound => "Not Found",
             Self::MethodNotAllowed => "Method Not Allowed",
             Self::EmailTaken => "A user with this email already exists",
-            Self::PayloadTooLarge => "Payload Too Large",
+            Self::PayloadTooLarge { .. } => "Payload Too Large",
             Self::UnsupportedMediaType => "Content-Type must be application/json",
             Self::ServerBusy { .. } => "Server busy, retry later",
             Self::Internal(_) => "Internal Server Error",
@@ -270,6 +270,10 @@ impl IntoResponse for ApiError {
         });
         if let Some(issues) = self.issues() {
             body["data"] = json!({ "issues": issues });
+        }
+        if let Self::PayloadTooLarge { limit_bytes } = self {
+            // Tells a client (and the person reading its error) what fits.
+            body["data"] = json!({ "limit_bytes": limit_bytes });
         }
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after_secs() {

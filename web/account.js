@@ -54,14 +54,48 @@ function plainMessage(answer) {
   }
 }
 
+const FIELD_NAMES = { email: "email address", password: "password", current_password: "current password" };
+
+/** A validation issue in words for people; the API keeps zod's wording for programs. */
+function issueText(issue) {
+  const field = issue.path?.[0];
+  const name = FIELD_NAMES[field] ?? "value";
+  const isPassword = field === "password" || field === "current_password";
+  switch (issue.code) {
+    case "invalid_string":
+      return issue.validation === "email" ? "Enter a valid email address, like name@example.com." : `Check the ${name}.`;
+    case "invalid_type":
+      return `Enter ${field === "email" ? "an" : "a"} ${name}.`;
+    case "too_small":
+      return isPassword
+        ? `The ${name} needs at least ${issue.minimum} characters.`
+        : `The ${name} is too short.`;
+    case "too_big":
+      return isPassword
+        ? `The ${name} can have at most ${issue.maximum} characters.`
+        : `The ${name} is too long.`;
+    case "custom":
+      switch (issue.message) {
+        case "This password is too common": return "This password is too common. Choose one that is harder to guess.";
+        case "Current password is incorrect": return "Your current password is not right.";
+        case "Passwords must match": return "The passwords do not match.";
+        default: return issue.message;
+      }
+    default:
+      return issue.message;
+  }
+}
+
 function setStatus(text, isError = false) {
   const status = $("status");
   status.textContent = text;
   status.classList.toggle("error", isError);
 }
 
-/** Clears every error of a form whose fields are `${prefix}-${name}`. */
+/** Clears every error of a form whose fields are `${prefix}-${name}`, and
+ * the last status line, so an old "Saved." never stands beside a new error. */
 function clearErrors(prefix, names) {
+  setStatus("");
   for (const name of names) {
     const input = $(`${prefix}-${name}`);
     const error = $(`${prefix}-${name}-error`);
@@ -83,7 +117,8 @@ function showIssues(prefix, answer, fieldIds) {
     const field = fieldIds[issue.path?.[0]];
     if (!field) continue;
     const error = $(`${prefix}-${field}-error`);
-    error.textContent = error.hidden ? issue.message : `${error.textContent} ${issue.message}`;
+    const text = issue.code ? issueText(issue) : issue.message;
+    error.textContent = error.hidden ? text : `${error.textContent} ${text}`;
     error.hidden = false;
     const input = $(`${prefix}-${field}`);
     input.setAttribute("aria-invalid", "true");
@@ -212,6 +247,7 @@ async function onUpdate(event) {
 }
 
 async function onLogout(event) {
+  setStatus("");
   await withBusy(event.currentTarget, async () => {
     const answer = await api("POST", "/api/auth/logout");
     if (answer.status === 200) {
@@ -237,6 +273,7 @@ function closeDeleteConfirmation() {
 }
 
 async function onDeleteConfirmed(event) {
+  setStatus("");
   await withBusy(event.currentTarget, async () => {
     const answer = await api("DELETE", `/api/users/${encodeURIComponent(account.id)}`);
     if (answer.status === 200) {

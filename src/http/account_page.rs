@@ -10,10 +10,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 const PAGE: &str = include_str!("../../web/account.html");
 const STYLESHEET: &str = include_str!("../../web/account.css");
 const SCRIPT: &str = include_str!("../../web/account.js");
+const FAVICON: &[u8] = include_bytes!("../../web/favicon.ico");
 
 pub const PAGE_PATH: &str = "/account";
 pub const STYLESHEET_PATH: &str = "/account/app.css";
 pub const SCRIPT_PATH: &str = "/account/app.js";
+pub const FAVICON_PATH: &str = "/favicon.ico";
 
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; \
@@ -29,6 +31,18 @@ pub async fn stylesheet() -> Response {
 
 pub async fn script() -> Response {
     asset(SCRIPT, "text/javascript; charset=utf-8")
+}
+
+/// The icon browsers ask for on every site; without it each page view logs a 404.
+pub async fn favicon() -> Response {
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("image/x-icon")),
+            (CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+        ],
+        FAVICON,
+    )
+        .into_response()
 }
 
 /// `GET /` (unless `--root-redirect false`).

@@ -38,7 +38,10 @@ pub async fn guard_request(
     // An oversized upload costs neither a session lookup nor its bytes.
     let declared = declared_length(request.headers());
     if route.reads_body && declared.is_some_and(|length| length > state.body_limit as u64) {
-        return ApiError::PayloadTooLarge.into_response();
+        return ApiError::PayloadTooLarge {
+            limit_bytes: state.body_limit,
+        }
+        .into_response();
     }
     if let (Some(limited), Some(limits)) = (route.rate_limit, &state.rate_limits) {
         if let Err(wait) = limits.check(limited, &request) {

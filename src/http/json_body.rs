@@ -48,7 +48,7 @@ async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, Api
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(ApiError::PayloadTooLarge)
+            Err(ApiError::PayloadTooLarge { limit_bytes: limit })
         }
         // The client went away or sent a broken chunked body.
         Err(_) => Err(ApiError::InvalidJson {

@@ -145,7 +145,7 @@ pub struct ErrorBody {
 pub enum BodyRouteRefusals {
     #[response(
         status = 413,
-        description = "`Payload Too Large`: the body is over `--body-limit` (16 KiB)."
+        description = "`Payload Too Large`: the body is over `--body-limit` (16 KiB); `data.limit_bytes` says the limit."
     )]
     PayloadTooLarge(ErrorBody),
     #[response(status = 415, description = "`Content-Type must be application/json`.")]
@@ -164,11 +164,16 @@ pub enum BodyRouteRefusals {
     ServerBusy(ErrorBody),
 }
 
-/// Validation details.
+/// What more there is to say: the validation problems of a 400, or the
+/// body limit of a 413.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ErrorData {
-    issues: Vec<Issue>,
+    #[schema(nullable = false)]
+    issues: Option<Vec<Issue>>,
+    /// The largest accepted body, in bytes (413 only).
+    #[schema(nullable = false)]
+    limit_bytes: Option<u64>,
 }
 
 /// One validation problem, in the shape of a zod issue (`code` decides the

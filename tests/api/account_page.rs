@@ -79,3 +79,23 @@ async fn the_root_redirects_to_the_page_unless_switched_off() {
         .expect("answered");
     assert_eq!(page.status(), 200, "the page itself stays");
 }
+
+#[tokio::test]
+async fn the_favicon_is_served_as_an_icon() {
+    let app = spawn_app(&Backend::Sqlite).await;
+    let response = reqwest::get(app.url("/favicon.ico"))
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok()),
+        Some("image/x-icon")
+    );
+    let icon = response.bytes().await.expect("a body");
+    // ICONDIR: reserved 0, type 1 (icon), at least one image.
+    assert_eq!(&icon[..4], &[0, 0, 1, 0]);
+    assert!(u16::from_le_bytes([icon[4], icon[5]]) >= 1);
+}

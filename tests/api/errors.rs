@@ -108,6 +108,7 @@ async fn a_declared_content_length_over_the_limit_is_413_before_the_session_chec
 
     response.assert_error(413, "Payload Too Large");
     assert_eq!(response.body["statusMessage"], "Payload Too Large");
+    assert_eq!(response.body["data"], json!({"limit_bytes": 16_384}));
 }
 
 backend_test!(a_streamed_body_over_the_limit_is_413);
@@ -128,6 +129,10 @@ async fn a_streamed_body_over_the_limit_is_413(backend: Backend) {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(
         answer.contains(r#""message":"Payload Too Large""#),
+        "{answer}"
+    );
+    assert!(
+        answer.contains(r#""data":{"limit_bytes":16384}"#),
         "{answer}"
     );
 }

@@ -108,7 +108,8 @@ await step("the whole account flow, as the page shows it", async () => {
 
   await update(page, { email: "not-an-email" });
   await page.waitForSelector("#update-email-error", { state: "visible" });
-  assert.equal(await page.textContent("#update-email-error"), "Invalid email");
+  assert.equal(await page.textContent("#update-email-error"), "Enter a valid email address, like name@example.com.");
+  assert.equal(await page.textContent("#status"), "", "a new error clears the last success");
   assert.equal(await page.getAttribute("#update-email", "aria-invalid"), "true");
   assert.match(await page.getAttribute("#update-email", "aria-describedby"), /\bupdate-email-error\b/);
   assert.equal(await page.evaluate(() => document.activeElement.id), "update-email", "focus moves to the field");
@@ -116,6 +117,10 @@ await step("the whole account flow, as the page shows it", async () => {
   await shot(page, "3-inline-error");
 
   await page.fill("#update-email", "");
+  await update(page, { password: "short" });
+  await page.waitForSelector("#update-password-error", { state: "visible" });
+  assert.equal(await page.textContent("#update-password-error"), "The password needs at least 8 characters.");
+  await page.fill("#update-password", "");
   await update(page, { password: "second passphrase" });
   await page.waitForFunction(() => document.querySelector("#status").textContent.startsWith("Saved."));
   await page.click("#logout-button");
