@@ -38,7 +38,10 @@ pub async fn favicon() -> Response {
     (
         [
             (CONTENT_TYPE, HeaderValue::from_static("image/x-icon")),
-            (CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
         ],
         FAVICON,
     )

@@ -336,7 +336,11 @@ async fn check(
         {
             return Err(format!("not the contract's error body: {body}"));
         }
-        if let Some(issues) = body.get("data").map(|data| &data["issues"]) {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            if body["data"]["limit_bytes"].as_u64().is_none() {
+                return Err(format!("a 413 without its limit: {body}"));
+            }
+        } else if let Some(issues) = body.get("data").map(|data| &data["issues"]) {
             let well_formed = issues.as_array().is_some_and(|issues| {
                 issues.iter().all(|issue| {
                     issue["code"].is_string()
