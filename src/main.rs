@@ -45,6 +45,7 @@ enum Command {
     /// backup). For PostgreSQL, use pg_dump.
     Backup {
         /// The new file to write.
+        #[arg(value_name = "FILE")]
         destination: std::path::PathBuf,
         #[command(flatten)]
         settings: Box<DatabaseOptions>,

@@ -83,7 +83,13 @@ pub struct Config {
 
     /// `off` switches every rate limit and the per-account throttle off (for
     /// benchmarks only).
-    #[arg(long, env = "NEPTUN_RATE_LIMITS", default_value = "on", value_enum)]
+    #[arg(
+        long,
+        env = "NEPTUN_RATE_LIMITS",
+        default_value = "on",
+        value_enum,
+        value_name = "on|off"
+    )]
     pub rate_limits: Switch,
 
     /// Logins per client address (`N/PERIOD`; a burst of N is allowed).
@@ -162,7 +168,13 @@ pub struct Config {
     pub body_limit: usize,
 
     /// Log format; the level comes from `RUST_LOG` (default `info`).
-    #[arg(long, env = "NEPTUN_LOG_FORMAT", default_value = "text", value_enum)]
+    #[arg(
+        long,
+        env = "NEPTUN_LOG_FORMAT",
+        default_value = "text",
+        value_enum,
+        value_name = "text|json"
+    )]
     pub log_format: LogFormat,
 
     /// Threads that hash passwords at once (default: the number of cores).

@@ -39,7 +39,8 @@ pub struct DatabaseSettings {
         long,
         env = "NEPTUN_SQLITE_SYNCHRONOUS",
         default_value = "normal",
-        value_enum
+        value_enum,
+        value_name = "normal|full"
     )]
     pub sqlite_synchronous: SqliteSynchronous,
 }

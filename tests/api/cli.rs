@@ -244,3 +244,27 @@ async fn user_delete_without_yes_off_a_terminal_deletes_nothing(backend: Backend
     assert!(deleted.status.success(), "{}", stderr(&deleted));
     assert_eq!(browser.head("/api/auth/check").await.status, 401);
 }
+
+#[test]
+fn help_placeholders_name_the_kind_of_value() {
+    for args in [
+        &["serve", "--help"][..],
+        &["user", "create", "--help"],
+        &["backup", "--help"],
+    ] {
+        let help = String::from_utf8_lossy(&run(args).stdout).into_owned();
+        let placeholders: Vec<&str> = help
+            .split('<')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('>').map(|(inside, _)| inside))
+            .collect();
+        assert!(!placeholders.is_empty(), "{args:?}");
+        for placeholder in placeholders {
+            // clap's fallback is the field name in capitals (<SQLITE_SYNCHRONOUS>).
+            assert!(
+                !placeholder.contains('_'),
+                "{args:?}: <{placeholder}> is a field name, not a kind of value"
+            );
+        }
+    }
+}
