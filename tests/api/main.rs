@@ -10,6 +10,7 @@ mod cross_site;
 mod delete_user;
 mod durability;
 mod errors;
+mod fuzz_requests;
 mod health;
 mod helpers;
 mod log_secrecy;

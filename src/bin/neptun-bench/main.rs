@@ -8,6 +8,7 @@
 mod accounts;
 mod ceilings;
 mod client;
+mod driver;
 mod load;
 mod phase;
 mod process;
