@@ -89,6 +89,7 @@ impl App {
             public_origin: config.public_url.clone(),
             cors_origins: config.cors_origins.clone(),
             request_timeout: config.request_timeout,
+            trust_proxy: config.trust_proxy,
             rate_limits,
             require_recent_auth: config.protections().require_recent_auth,
             started_at: Instant::now(),

@@ -74,6 +74,8 @@ pub enum Revocation {
     PasswordChange,
     AccountDeleted,
     Admin,
+    /// The owner ended them from the session list.
+    User,
 }
 
 pub fn sessions_revoked(reason: Revocation, count: u64) {
@@ -82,6 +84,7 @@ pub fn sessions_revoked(reason: Revocation, count: u64) {
         Revocation::PasswordChange => "password_change",
         Revocation::AccountDeleted => "account_deleted",
         Revocation::Admin => "admin",
+        Revocation::User => "user",
     };
     counter!("neptun_sessions_revoked_total", "reason" => reason).increment(count);
 }

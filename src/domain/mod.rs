@@ -1,7 +1,9 @@
 //! The rules of accounts and sessions, free of HTTP and SQL.
 
 pub mod argon2_worker;
+pub mod client;
 pub mod email;
+pub mod event;
 pub mod password;
 pub mod password_blocklist;
 pub mod password_hasher;

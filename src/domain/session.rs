@@ -15,6 +15,9 @@ const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRow {
     pub token_hash: SessionTokenHash,
+    /// The id the session list shows: random, never the token or its hash,
+    /// kept across rotation.
+    pub public_id: String,
     pub user_id: UserId,
     /// Fixes the absolute expiry; kept across rotation.
     pub created_at: Timestamp,
@@ -31,6 +34,14 @@ pub struct SessionRow {
 pub struct IssuedSession {
     pub token: SessionToken,
     pub row: SessionRow,
+}
+
+/// 128 random bits, base64url without padding.
+fn new_public_id() -> Result<String, getrandom::Error> {
+    use base64::Engine as _;
+    let mut bytes = [0_u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Expiry settings.
@@ -62,6 +73,7 @@ impl SessionPolicy {
         let token = SessionToken::generate()?;
         let row = SessionRow {
             token_hash: token.hash(),
+            public_id: new_public_id()?,
             user_id,
             created_at: now,
             authenticated_at: now,
@@ -83,6 +95,7 @@ impl SessionPolicy {
         let token = SessionToken::generate()?;
         let row = SessionRow {
             token_hash: token.hash(),
+            public_id: current.public_id.clone(),
             user_id: current.user_id.clone(),
             created_at: current.created_at,
             authenticated_at: if reauthenticated {
@@ -98,7 +111,17 @@ impl SessionPolicy {
 
     /// Whether the session may still be used at `now`.
     pub fn is_live(&self, row: &SessionRow, now: Timestamp) -> bool {
-        now < self.absolute_expiry(row.created_at) && now < row.last_seen_at.plus(self.idle_timeout)
+        self.is_live_at(row.created_at, row.last_seen_at, now)
+    }
+
+    /// Whether a session created and last seen at these times may be used at `now`.
+    pub fn is_live_at(
+        &self,
+        created_at: Timestamp,
+        last_seen_at: Timestamp,
+        now: Timestamp,
+    ) -> bool {
+        now < self.absolute_expiry(created_at) && now < last_seen_at.plus(self.idle_timeout)
     }
 
     /// Whether this use should record `last_seen_at`.

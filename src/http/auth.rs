@@ -8,18 +8,20 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use super::client_origin::Client;
 use super::json_body::JsonObject;
 use super::openapi::{BodyRouteRefusals, ErrorBody, LoginRequest, SessionBody, SignUpRequest};
 use super::session::{CurrentSession, MaybeSession, SignedOut, clearing_cookie, session_cookie};
 use super::throttle;
 use super::validation::{Issues, email_field, password_field, string_field};
 use crate::domain::email::Email;
+use crate::domain::event::{LoginMethod, NewEvent};
 use crate::domain::password::{Password, PasswordPolicy};
 use crate::domain::session::IssuedSession;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::error::{ApiError, BodyShape, Issue};
-use crate::store::{NewUser, StoreError};
+use crate::store::{NewSession, NewUser, StoreError};
 use crate::telemetry::{self, Revocation};
 
 /// An email and password from a sign-up or login body.
@@ -89,6 +91,7 @@ impl CredentialsInput {
 pub async fn sign_up(
     State(state): State<AppState>,
     _: SignedOut,
+    Client(origin): Client,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     let input = CredentialsInput::for_sign_up(&body, &state.new_passwords)?;
@@ -105,10 +108,12 @@ pub async fn sign_up(
         password_hash,
         created_at: now,
     };
-    state
-        .store
-        .create_user(new_user, issued.row.clone())
-        .await?;
+    let session = NewSession {
+        row: issued.row.clone(),
+        event: NewEvent::sign_up(&user.id, now, &origin),
+        origin,
+    };
+    state.store.create_user(new_user, session).await?;
     telemetry::signed_up();
     tracing::info!(user_id = %user.id, "user signed up");
     Ok(signed_in(&state, &user, &issued, now))
@@ -132,6 +137,7 @@ pub async fn sign_up(
 pub async fn login(
     State(state): State<AppState>,
     _: SignedOut,
+    Client(origin): Client,
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     let input = CredentialsInput::for_login(&body)?;
@@ -145,10 +151,16 @@ pub async fn login(
         .hasher
         .verify(input.password, stored_hash.clone())
         .await?;
+    let known_user = credentials.as_ref().map(|found| found.user_id.clone());
     let (Some(credentials), Some(verified_hash)) =
         (credentials.filter(|_| verification.matched), stored_hash)
     else {
         password_check.failed(&state).await?;
+        // Known accounts only: an unknown email has no history to write to.
+        if let Some(user_id) = known_user {
+            let event = NewEvent::login_failed(&user_id, Timestamp::now(), &origin);
+            state.store.record_event(event).await?;
+        }
         telemetry::login(false);
         tracing::info!("login failed");
         return Err(ApiError::InvalidCredentials);
@@ -156,9 +168,14 @@ pub async fn login(
     password_check.succeeded(&state).await?;
     let now = Timestamp::now();
     let issued = state.sessions.issue(credentials.user_id.clone(), now)?;
+    let session = NewSession {
+        row: issued.row.clone(),
+        event: NewEvent::login(&credentials.user_id, LoginMethod::Password, now, &origin),
+        origin,
+    };
     match state
         .store
-        .create_session(issued.row.clone(), verified_hash, verification.rehashed)
+        .create_session(session, verified_hash, verification.rehashed)
         .await
     {
         Ok(()) => {}
@@ -192,9 +209,15 @@ pub async fn login(
 pub async fn logout(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
+    Client(origin): Client,
 ) -> Result<Response, ApiError> {
     let ended = match session {
-        Some(current) => state.store.delete_session(current.token.hash()).await?,
+        Some(current) => {
+            state
+                .store
+                .delete_session(current.token.hash(), Timestamp::now(), origin)
+                .await?
+        }
         None => false,
     };
     if ended {

@@ -3,6 +3,8 @@
 
 mod account_page;
 mod auth;
+mod client_origin;
+mod events;
 mod guard;
 mod health;
 mod json_body;
@@ -13,6 +15,7 @@ mod request_id;
 mod router;
 pub mod serve;
 mod session;
+mod sessions;
 mod throttle;
 mod users;
 mod validation;
@@ -52,6 +55,8 @@ pub struct AppContext {
     /// Origins allowed credentialed CORS; also exempt from cross-site refusal.
     pub cors_origins: Vec<Origin>,
     pub request_timeout: Duration,
+    /// `--trust-proxy`: which `X-Forwarded-For` hop is the client.
+    pub trust_proxy: usize,
     /// Per-address limits; `None` with `--rate-limits off`.
     pub rate_limits: Option<RateLimits>,
     /// `--require-recent-auth`, after `--strict`.

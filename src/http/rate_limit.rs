@@ -124,8 +124,16 @@ fn quota(rate: RateQuota) -> Quota {
 /// Nth address from the right of `X-Forwarded-For` (each trusted proxy
 /// appends the address it saw), or its leftmost if it holds fewer.
 pub fn client_address<B>(request: &Request<B>, trust_proxy: usize) -> IpAddr {
-    let peer = request
-        .extensions()
+    client_address_of(request.extensions(), request.headers(), trust_proxy)
+}
+
+/// [`client_address`] from a request's parts.
+pub fn client_address_of(
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+    trust_proxy: usize,
+) -> IpAddr {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(peer)| {
             peer.ip()
@@ -133,7 +141,7 @@ pub fn client_address<B>(request: &Request<B>, trust_proxy: usize) -> IpAddr {
     if trust_proxy == 0 {
         return peer;
     }
-    forwarded_address(request.headers(), trust_proxy).unwrap_or(peer)
+    forwarded_address(headers, trust_proxy).unwrap_or(peer)
 }
 
 fn forwarded_address(headers: &HeaderMap, trust_proxy: usize) -> Option<IpAddr> {

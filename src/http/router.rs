@@ -23,7 +23,9 @@ use utoipa_axum::routes;
 use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
-use super::{AppState, account_page, auth, guard, health, metrics, openapi, session, users};
+use super::{
+    AppState, account_page, auth, events, guard, health, metrics, openapi, session, sessions, users,
+};
 use crate::config::Origin;
 use crate::error::ApiError;
 use crate::telemetry;
@@ -167,6 +169,12 @@ pub(super) fn api_routes(
         .routes(guarded(plain, routes!(auth::check)))
         .routes(guarded(plain, routes!(auth::session)))
         .routes(guarded(plain, routes!(users::get_user, users::delete_user)))
+        .routes(guarded(
+            plain,
+            routes!(sessions::list_sessions, sessions::end_other_sessions),
+        ))
+        .routes(guarded(plain, routes!(sessions::end_session)))
+        .routes(guarded(plain, routes!(events::list_events)))
         .routes(guarded(
             body_limited(Limited::Update),
             routes!(users::update_user),

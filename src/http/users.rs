@@ -10,12 +10,14 @@ use serde_json::{Map, Value};
 
 use super::AppState;
 use super::auth::user_body;
+use super::client_origin::Client;
 use super::json_body::JsonObject;
 use super::openapi::{BodyRouteRefusals, ErrorBody, UpdateUserRequest, User};
 use super::session::{CurrentSession, clearing_cookie, session_cookie};
 use super::throttle::{self, PasswordCheck};
 use super::validation::{Issues, email_field, password_field, string_field};
 use crate::domain::email::Email;
+use crate::domain::event::{Actor, NewEvent};
 use crate::domain::password::{Password, PasswordPolicy};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, BodyShape, Issue};
@@ -64,6 +66,7 @@ pub async fn get_user(
 pub async fn update_user(
     State(state): State<AppState>,
     current: CurrentSession,
+    Client(origin): Client,
     user_id: Result<Path<String>, PathRejection>,
     body: Result<JsonObject, ApiError>,
 ) -> Result<Response, ApiError> {
@@ -100,6 +103,30 @@ pub async fn update_user(
         .sessions
         .rotate(&current.session, now, reauthenticated)?;
     let password_changed = password_hash.is_some();
+    let mut events = Vec::new();
+    if let Some(new_email) = input
+        .email
+        .as_ref()
+        .filter(|new| **new != current.user.email)
+    {
+        let old = &current.user.email;
+        events.push(NewEvent::email_changed(
+            &current.user.id,
+            old,
+            new_email,
+            Actor::User,
+            now,
+            &origin,
+        ));
+    }
+    if password_changed {
+        events.push(NewEvent::password_changed(
+            &current.user.id,
+            Actor::User,
+            now,
+            &origin,
+        ));
+    }
     let updated = state
         .store
         .update_account(AccountUpdate {
@@ -109,6 +136,7 @@ pub async fn update_user(
             presented_token_hash: current.token.hash(),
             rotated_session: rotated.row.clone(),
             password_change_limit,
+            events,
         })
         .await?;
     let user = updated.user;
@@ -153,7 +181,7 @@ pub async fn delete_user(
 
 /// Any path value that is not the caller's own id (malformed, unknown or
 /// another user's) is the same 404, so ids of others are never revealed.
-fn ensure_own_id(
+pub(super) fn ensure_own_id(
     current: &CurrentSession,
     user_id: Result<Path<String>, PathRejection>,
 ) -> Result<(), ApiError> {

@@ -2,6 +2,7 @@
 //! backend, the same behaviour on each. It knows nothing of HTTP.
 
 pub mod admin;
+pub mod history;
 mod postgres;
 mod sqlite;
 
@@ -9,11 +10,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use history::{AccountHistory, SessionSummary};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::config::{DatabaseUrl, SqliteSynchronous};
+use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
+use crate::domain::event::NewEvent;
 use crate::domain::session::SessionRow;
 use crate::domain::session_token::SessionTokenHash;
 use crate::domain::throttle::FailureRecord;
@@ -27,6 +31,15 @@ pub struct NewUser {
     pub email: Email,
     pub password_hash: String,
     pub created_at: Timestamp,
+}
+
+/// A session about to start: its row, the device and network it comes
+/// from, and the event (`sign_up`, `login`) written with it.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub row: SessionRow,
+    pub origin: ClientOrigin,
+    pub event: NewEvent,
 }
 
 /// What login needs to check a password.
@@ -58,6 +71,9 @@ pub struct AccountUpdate {
     /// happened since `since`, else record this one — inside the transaction,
     /// so concurrent changes cannot both slip under the cap.
     pub password_change_limit: Option<PasswordChangeLimit>,
+    /// The events of the change (`email_changed`, `password_changed`),
+    /// written only if it commits.
+    pub events: Vec<NewEvent>,
 }
 
 /// What an update left behind.
@@ -99,9 +115,9 @@ pub enum StoreError {
 
 /// The operations the HTTP layer needs, each one transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Creates a user and their first session together.
-    async fn create_user(&self, user: NewUser, session: SessionRow) -> Result<(), StoreError>;
+pub trait Store: AccountHistory + Send + Sync + 'static {
+    /// Creates a user, their first session and its `sign_up` event together.
+    async fn create_user(&self, user: NewUser, session: NewSession) -> Result<(), StoreError>;
 
     /// The password hash of the user with this email, if any.
     async fn find_credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError>;
@@ -119,7 +135,7 @@ pub trait Store: Send + Sync + 'static {
     /// The number of sessions ended, or `None` if there was no such user.
     async fn delete_user(&self, user_id: &UserId) -> Result<Option<u64>, StoreError>;
 
-    /// Stores a login's session; replaces the user's password hash when it was
+    /// Stores a login's session and its event; replaces the user's password hash when it was
     /// re-hashed with the current cost. `verified_hash` is the hash the
     /// password was checked against: if the password changed meanwhile (a
     /// PATCH, an admin reset), nothing is written and the answer is
@@ -127,7 +143,7 @@ pub trait Store: Send + Sync + 'static {
     /// session outlives the revocation that came with it.
     async fn create_session(
         &self,
-        session: SessionRow,
+        session: NewSession,
         verified_hash: String,
         rehashed_password: Option<String>,
     ) -> Result<(), StoreError>;
@@ -145,8 +161,14 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<(), StoreError>;
 
-    /// Ends one session; true if it existed.
-    async fn delete_session(&self, token_hash: SessionTokenHash) -> Result<bool, StoreError>;
+    /// Ends one session (a logout) and records a `logout` event for its
+    /// user from `origin`; true if it existed.
+    async fn delete_session(
+        &self,
+        token_hash: SessionTokenHash,
+        at: Timestamp,
+        origin: ClientOrigin,
+    ) -> Result<bool, StoreError>;
 
     /// Removes sessions created before `created_before` or unused since
     /// `seen_before`; returns how many.

@@ -3,6 +3,7 @@
 //! errors); these types exist for the document only.
 
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Object;
 use utoipa::openapi::schema::{
     AllOfBuilder, AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
 };
@@ -231,3 +232,61 @@ impl PartialSchema for UpdateUserRequest {
 }
 
 impl ToSchema for UpdateUserRequest {}
+
+/// One session in the caller's list.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SessionListItem {
+    /// Public id (never the token): the path of its DELETE.
+    id: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    last_seen_at: String,
+    #[schema(format = DateTime)]
+    authenticated_at: String,
+    /// The first 256 characters of the `User-Agent` that started it.
+    user_agent: Option<String>,
+    /// The network it started from: `203.0.113.0/24`, `2001:db8:1::/48`.
+    address: Option<String>,
+    /// The session of this request.
+    current: bool,
+}
+
+/// `{sessions:[…]}`, newest first.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SessionList {
+    sessions: Vec<SessionListItem>,
+}
+
+/// `{ended:N}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EndedSessions {
+    ended: u64,
+}
+
+/// One entry of the account history.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Event {
+    id: String,
+    /// `sign_up`, `login`, `login_failed`, `logout`, `password_changed`,
+    /// `email_changed`, `session_ended`, …
+    r#type: String,
+    #[schema(format = DateTime)]
+    at: String,
+    address: Option<String>,
+    user_agent: Option<String>,
+    /// Always an object: `login` `{method}`, `email_changed` `{old, new}` …
+    detail: Object,
+}
+
+/// A page of events: `next` is the `before` of the next page.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EventPage {
+    events: Vec<Event>,
+    next: Option<String>,
+}

@@ -33,6 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/postgres/0002_throttle.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_history.sql"),
+    ),
 ];
 
 /// Builds the pool for `url` without connecting yet.

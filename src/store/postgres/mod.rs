@@ -4,6 +4,7 @@
 
 mod admin;
 mod connect;
+mod history;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
@@ -11,10 +12,12 @@ use tokio_postgres::Row;
 
 use self::connect::{from_driver, unreachable};
 use super::{
-    AccountUpdate, AccountUpdated, Credentials, NewUser, PasswordChangeLimit, PoolStatus,
-    SessionWithUser, Store, StoreError,
+    AccountUpdate, AccountUpdated, Credentials, NewSession, NewUser, PasswordChangeLimit,
+    PoolStatus, SessionWithUser, Store, StoreError,
 };
+use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
+use crate::domain::event::NewEvent;
 use crate::domain::session::SessionRow;
 use crate::domain::session_token::SessionTokenHash;
 use crate::domain::throttle::FailureRecord;
@@ -41,13 +44,15 @@ impl PostgresStore {
 }
 
 const SELECT_SESSION: &str = "
-    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email
+    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email,
+           s.public_id
     FROM sessions AS s JOIN users AS u ON u.id = s.user_id
     WHERE s.token_hash = $1";
 
 const INSERT_SESSION: &str = "
-    INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at, logged_in_at)
-    VALUES ($1, $2, $3, $4, $5, $6)";
+    INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at,
+                          logged_in_at, public_id, user_agent, address)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 async fn insert_user(
     client: &impl deadpool_postgres::GenericClient,
@@ -75,10 +80,12 @@ async fn insert_user(
     Ok(())
 }
 
+/// Inserts the session and the event that started it.
 async fn insert_session(
     client: &deadpool_postgres::Transaction<'_>,
-    session: &SessionRow,
+    new: &NewSession,
 ) -> Result<(), StoreError> {
+    let session = &new.row;
     let statement = client
         .prepare_cached(INSERT_SESSION)
         .await
@@ -93,11 +100,14 @@ async fn insert_session(
                 &session.authenticated_at.as_millis(),
                 &session.last_seen_at.as_millis(),
                 &session.logged_in_at.as_millis(),
+                &session.public_id,
+                &new.origin.user_agent,
+                &new.origin.address,
             ],
         )
         .await
         .map_err(from_driver)?;
-    Ok(())
+    history::insert_event(client, &new.event).await
 }
 
 /// Counts the user's recent password changes and records this one, or
@@ -153,6 +163,7 @@ fn session_from_row(token_hash: SessionTokenHash, row: &Row) -> SessionWithUser 
     SessionWithUser {
         session: SessionRow {
             token_hash,
+            public_id: row.get(6),
             user_id: user_id.clone(),
             created_at: Timestamp::from_millis(row.get(1)),
             authenticated_at: Timestamp::from_millis(row.get(2)),
@@ -168,7 +179,7 @@ fn session_from_row(token_hash: SessionTokenHash, row: &Row) -> SessionWithUser 
 
 #[async_trait]
 impl Store for PostgresStore {
-    async fn create_user(&self, user: NewUser, session: SessionRow) -> Result<(), StoreError> {
+    async fn create_user(&self, user: NewUser, session: NewSession) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(from_driver)?;
         insert_user(&transaction, &user).await?;
@@ -278,6 +289,9 @@ impl Store for PostgresStore {
                 .await
                 .map_err(from_driver)?;
         }
+        for event in &update.events {
+            history::insert_event(&transaction, event).await?;
+        }
         transaction.commit().await.map_err(from_driver)?;
         Ok(AccountUpdated {
             user: User {
@@ -308,10 +322,11 @@ impl Store for PostgresStore {
 
     async fn create_session(
         &self,
-        session: SessionRow,
+        new_session: NewSession,
         verified_hash: String,
         rehashed_password: Option<String>,
     ) -> Result<(), StoreError> {
+        let session = &new_session.row;
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(from_driver)?;
         // The row lock orders this login with any concurrent password change.
@@ -327,7 +342,7 @@ impl Store for PostgresStore {
             Some(current) if current != verified_hash => return Err(StoreError::PasswordChanged),
             Some(_) => {}
         }
-        insert_session(&transaction, &session).await?;
+        insert_session(&transaction, &new_session).await?;
         if let Some(password_hash) = rehashed_password {
             transaction
                 .execute(
@@ -379,17 +394,29 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn delete_session(&self, token_hash: SessionTokenHash) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached("DELETE FROM sessions WHERE token_hash = $1")
+    async fn delete_session(
+        &self,
+        token_hash: SessionTokenHash,
+        at: Timestamp,
+        origin: ClientOrigin,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(from_driver)?;
+        let statement = transaction
+            .prepare_cached("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
             .await
             .map_err(from_driver)?;
-        let deleted = client
-            .execute(&statement, &[&token_hash.0.as_slice()])
+        let owner = transaction
+            .query_opt(&statement, &[&token_hash.0.as_slice()])
             .await
             .map_err(from_driver)?;
-        Ok(deleted > 0)
+        let Some(owner) = owner else {
+            return Ok(false);
+        };
+        let user_id = UserId::from_trusted(owner.get(0));
+        history::insert_event(&transaction, &NewEvent::logout(&user_id, at, &origin)).await?;
+        transaction.commit().await.map_err(from_driver)?;
+        Ok(true)
     }
 
     async fn delete_expired_sessions(

@@ -16,6 +16,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/sqlite/0002_throttle.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/sqlite/0003_history.sql"),
+    ),
 ];
 
 /// Brings the schema to the newest version this binary knows.

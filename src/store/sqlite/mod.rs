@@ -3,6 +3,7 @@
 
 mod admin;
 mod connection;
+mod history;
 mod migrations;
 mod writer;
 
@@ -15,11 +16,13 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 use self::connection::ReadPool;
 use self::writer::Writer;
 use super::{
-    AccountUpdate, AccountUpdated, Credentials, NewUser, PasswordChangeLimit, PoolStatus,
-    SessionWithUser, Store, StoreError,
+    AccountUpdate, AccountUpdated, Credentials, NewSession, NewUser, PasswordChangeLimit,
+    PoolStatus, SessionWithUser, Store, StoreError,
 };
 use crate::config::SqliteSynchronous;
+use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
+use crate::domain::event::NewEvent;
 use crate::domain::session::SessionRow;
 use crate::domain::session_token::SessionTokenHash;
 use crate::domain::throttle::FailureRecord;
@@ -81,13 +84,15 @@ fn open_writer(path: &Path, synchronous: SqliteSynchronous) -> Result<Connection
 }
 
 const SELECT_SESSION: &str = "
-    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email
+    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email,
+           s.public_id
     FROM sessions AS s JOIN users AS u ON u.id = s.user_id
     WHERE s.token_hash = ?1";
 
 const INSERT_SESSION: &str = "
-    INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at, logged_in_at)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at,
+                          logged_in_at, public_id, user_agent, address)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 fn insert_user(connection: &Connection, user: &NewUser) -> rusqlite::Result<()> {
     connection
@@ -104,7 +109,9 @@ fn insert_user(connection: &Connection, user: &NewUser) -> rusqlite::Result<()> 
     Ok(())
 }
 
-fn insert_session(connection: &Connection, session: &SessionRow) -> rusqlite::Result<()> {
+/// Inserts the session and the event that started it.
+fn insert_session(connection: &Connection, new: &NewSession) -> rusqlite::Result<()> {
+    let session = &new.row;
     connection.prepare_cached(INSERT_SESSION)?.execute((
         session.token_hash.0.as_slice(),
         session.user_id.as_str(),
@@ -112,8 +119,11 @@ fn insert_session(connection: &Connection, session: &SessionRow) -> rusqlite::Re
         session.authenticated_at.as_millis(),
         session.last_seen_at.as_millis(),
         session.logged_in_at.as_millis(),
+        &session.public_id,
+        new.origin.user_agent.as_deref(),
+        new.origin.address.as_deref(),
     ))?;
-    Ok(())
+    history::insert_event(connection, &new.event)
 }
 
 /// Counts the user's recent password changes and records this one, or
@@ -161,6 +171,7 @@ fn session_from_row(
     Ok(SessionWithUser {
         session: SessionRow {
             token_hash,
+            public_id: row.get(6)?,
             user_id: user_id.clone(),
             created_at: Timestamp::from_millis(row.get(1)?),
             authenticated_at: Timestamp::from_millis(row.get(2)?),
@@ -176,7 +187,7 @@ fn session_from_row(
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn create_user(&self, user: NewUser, session: SessionRow) -> Result<(), StoreError> {
+    async fn create_user(&self, user: NewUser, session: NewSession) -> Result<(), StoreError> {
         self.writer
             .write(move |connection| {
                 let transaction =
@@ -281,6 +292,9 @@ impl Store for SqliteStore {
                 } else {
                     0
                 };
+                for event in &update.events {
+                    history::insert_event(&transaction, event)?;
+                }
                 transaction.commit()?;
                 Ok(AccountUpdated {
                     user: User {
@@ -313,7 +327,7 @@ impl Store for SqliteStore {
 
     async fn create_session(
         &self,
-        session: SessionRow,
+        new_session: NewSession,
         verified_hash: String,
         rehashed_password: Option<String>,
     ) -> Result<(), StoreError> {
@@ -321,6 +335,7 @@ impl Store for SqliteStore {
             .write(move |connection| {
                 let transaction =
                     connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let session = &new_session.row;
                 let current: Option<String> = transaction
                     .prepare_cached("SELECT password_hash FROM users WHERE id = ?1")?
                     .query_row([session.user_id.as_str()], |row| row.get(0))
@@ -332,7 +347,7 @@ impl Store for SqliteStore {
                     }
                     Some(_) => {}
                 }
-                insert_session(&transaction, &session)?;
+                insert_session(&transaction, &new_session)?;
                 if let Some(password_hash) = rehashed_password {
                     transaction
                         .prepare_cached(
@@ -384,13 +399,26 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn delete_session(&self, token_hash: SessionTokenHash) -> Result<bool, StoreError> {
+    async fn delete_session(
+        &self,
+        token_hash: SessionTokenHash,
+        at: Timestamp,
+        origin: ClientOrigin,
+    ) -> Result<bool, StoreError> {
         self.writer
             .write(move |connection| {
-                let deleted = connection
-                    .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
-                    .execute([token_hash.0.as_slice()])?;
-                Ok(deleted > 0)
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let owner: Option<String> = transaction
+                    .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1 RETURNING user_id")?
+                    .query_row([token_hash.0.as_slice()], |row| row.get(0))
+                    .optional()?;
+                if let Some(owner) = &owner {
+                    let user_id = UserId::from_trusted(owner.clone());
+                    history::insert_event(&transaction, &NewEvent::logout(&user_id, at, &origin))?;
+                }
+                transaction.commit()?;
+                Ok(owner.is_some())
             })
             .await
     }

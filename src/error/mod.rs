@@ -1,102 +1,19 @@
 //! Every HTTP error the service answers, rendered as the contract's H3 error
 //! body (`statusCode`, `statusMessage`, `message`, `data.issues`).
 
-use std::borrow::Cow;
-
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::json;
+
+mod issue;
+
+pub use self::issue::Issue;
 
 use crate::domain::password_hasher::HashingError;
 use crate::store::StoreError;
 
 /// What a 503 from a full hashing queue asks the client to wait, in seconds.
 const BUSY_RETRY_AFTER_SECS: u64 = 1;
-
-/// One validation problem, in the shape of a zod issue.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Issue {
-    pub code: &'static str,
-    pub message: Cow<'static, str>,
-    pub path: Vec<&'static str>,
-    /// The keys zod adds for this code (`validation`, `expected`, `minimum` …).
-    #[serde(flatten)]
-    pub details: Map<String, Value>,
-}
-
-impl Issue {
-    fn new(code: &'static str, field: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            path: vec![field],
-            details: Map::new(),
-        }
-    }
-
-    fn with(mut self, key: &str, value: Value) -> Self {
-        self.details.insert(key.to_owned(), value);
-        self
-    }
-
-    /// A field that is missing (`received: "undefined"`) or of another JSON type.
-    pub fn invalid_type(
-        field: &'static str,
-        expected: &'static str,
-        received: &'static str,
-    ) -> Self {
-        let message: Cow<'static, str> = if received == "undefined" {
-            "Required".into()
-        } else {
-            format!("Expected {expected}, received {received}").into()
-        };
-        Self::new("invalid_type", field, message)
-            .with("expected", expected.into())
-            .with("received", received.into())
-    }
-
-    /// A syntactically invalid email address.
-    pub fn invalid_email(field: &'static str) -> Self {
-        Self::new("invalid_string", field, "Invalid email").with("validation", "email".into())
-    }
-
-    /// A string shorter than `minimum` characters.
-    pub fn too_small(field: &'static str, minimum: usize) -> Self {
-        Self::new(
-            "too_small",
-            field,
-            format!("String must contain at least {minimum} character(s)"),
-        )
-        .with("minimum", minimum.into())
-        .with("type", "string".into())
-        .with("inclusive", true.into())
-        .with("exact", false.into())
-    }
-
-    /// A string longer than `maximum` characters.
-    pub fn too_big(field: &'static str, maximum: usize) -> Self {
-        Self::new(
-            "too_big",
-            field,
-            format!("String must contain at most {maximum} character(s)"),
-        )
-        .with("maximum", maximum.into())
-        .with("type", "string".into())
-        .with("inclusive", true.into())
-        .with("exact", false.into())
-    }
-
-    /// A `current_password` that does not match the stored hash.
-    pub fn wrong_current_password() -> Self {
-        Self::custom("current_password", "Current password is incorrect")
-    }
-
-    /// A rule of our own (`Passwords must match`, `Current password is incorrect` …).
-    pub fn custom(field: &'static str, message: &'static str) -> Self {
-        Self::new("custom", field, message)
-    }
-}
 
 /// Which body a 400 speaks of: the auth endpoints' required fields or the
 /// update endpoint's optional ones (NEPTUN's own messages differ).
@@ -153,6 +70,10 @@ pub enum ApiError {
     RequestTimeout,
     #[error("user not found")]
     UserNotFound,
+    #[error("session not found")]
+    SessionNotFound,
+    #[error("invalid query")]
+    InvalidEventQuery { issues: Vec<Issue> },
     #[error("route not found")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -187,16 +108,19 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidBody { .. } | Self::NothingToUpdate | Self::InvalidJson { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidBody { .. }
+            | Self::NothingToUpdate
+            | Self::InvalidJson { .. }
+            | Self::InvalidEventQuery { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::AlreadyLoggedIn | Self::CrossSite | Self::RecentAuthRequired => {
                 StatusCode::FORBIDDEN
             }
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::UserNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::UserNotFound | Self::SessionNotFound | Self::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -221,6 +145,8 @@ impl ApiError {
             Self::TooManyRequests { .. } => "Too many requests, retry later",
             Self::RequestTimeout => "Request Timeout",
             Self::UserNotFound => "User not found",
+            Self::SessionNotFound => "Session not found",
+            Self::InvalidEventQuery { .. } => "Invalid query(?limit, ?before).",
             Self::RouteNotFound => "Not Found",
             Self::MethodNotAllowed => "Method Not Allowed",
             Self::EmailTaken => "A user with this email already exists",
@@ -241,7 +167,7 @@ impl ApiError {
 
     fn issues(&self) -> Option<&[Issue]> {
         match self {
-            Self::InvalidBody { issues, .. } => Some(issues),
+            Self::InvalidBody { issues, .. } | Self::InvalidEventQuery { issues } => Some(issues),
             _ => None,
         }
     }

@@ -1,0 +1,258 @@
+//! The account history (contract section 12): what happened, when, and
+//! from where. Events are written by the store in the transaction of the
+//! change they record; this module only names them. An event never holds
+//! a secret: no password, token, code or hash goes into its detail.
+
+use serde_json::{Value, json};
+
+use super::client::ClientOrigin;
+use super::email::Email;
+use super::time::Timestamp;
+use super::user::UserId;
+
+/// The kinds of events, as the API and the database name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    SignUp,
+    Login,
+    LoginFailed,
+    Logout,
+    PasswordChanged,
+    EmailChanged,
+    SessionEnded,
+}
+
+impl EventKind {
+    pub const ALL: [Self; 7] = [
+        Self::SignUp,
+        Self::Login,
+        Self::LoginFailed,
+        Self::Logout,
+        Self::PasswordChanged,
+        Self::EmailChanged,
+        Self::SessionEnded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignUp => "sign_up",
+            Self::Login => "login",
+            Self::LoginFailed => "login_failed",
+            Self::Logout => "logout",
+            Self::PasswordChanged => "password_changed",
+            Self::EmailChanged => "email_changed",
+            Self::SessionEnded => "session_ended",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+}
+
+/// How a sign-in was proven (`login`'s detail).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginMethod {
+    Password,
+}
+
+/// An event about to be written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    /// A UUIDv7: ids sort in the order events happened.
+    pub id: String,
+    pub user_id: UserId,
+    pub kind: EventKind,
+    pub at: Timestamp,
+    pub origin: ClientOrigin,
+    /// Always an object.
+    pub detail: Value,
+}
+
+impl NewEvent {
+    fn new(
+        user_id: &UserId,
+        kind: EventKind,
+        at: Timestamp,
+        origin: &ClientOrigin,
+        detail: Value,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().hyphenated().to_string(),
+            user_id: user_id.clone(),
+            kind,
+            at,
+            origin: origin.clone(),
+            detail,
+        }
+    }
+
+    pub fn sign_up(user_id: &UserId, at: Timestamp, origin: &ClientOrigin) -> Self {
+        Self::new(user_id, EventKind::SignUp, at, origin, json!({}))
+    }
+
+    pub fn login(
+        user_id: &UserId,
+        method: LoginMethod,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        let method = match method {
+            LoginMethod::Password => "password",
+        };
+        Self::new(
+            user_id,
+            EventKind::Login,
+            at,
+            origin,
+            json!({ "method": method }),
+        )
+    }
+
+    pub fn login_failed(user_id: &UserId, at: Timestamp, origin: &ClientOrigin) -> Self {
+        Self::new(
+            user_id,
+            EventKind::LoginFailed,
+            at,
+            origin,
+            json!({ "method": "password" }),
+        )
+    }
+
+    pub fn logout(user_id: &UserId, at: Timestamp, origin: &ClientOrigin) -> Self {
+        Self::new(user_id, EventKind::Logout, at, origin, json!({}))
+    }
+
+    /// `by` says who changed it: `user` through the API, `admin` from the CLI.
+    pub fn password_changed(
+        user_id: &UserId,
+        by: Actor,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        Self::new(
+            user_id,
+            EventKind::PasswordChanged,
+            at,
+            origin,
+            json!({ "by": by.as_str() }),
+        )
+    }
+
+    pub fn email_changed(
+        user_id: &UserId,
+        old: &Email,
+        new: &Email,
+        by: Actor,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        Self::new(
+            user_id,
+            EventKind::EmailChanged,
+            at,
+            origin,
+            json!({ "old": old.as_str(), "new": new.as_str(), "by": by.as_str() }),
+        )
+    }
+
+    /// One session ended by its owner from the session list.
+    pub fn session_ended(
+        user_id: &UserId,
+        session_id: &str,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        Self::new(
+            user_id,
+            EventKind::SessionEnded,
+            at,
+            origin,
+            json!({ "session_id": session_id }),
+        )
+    }
+
+    /// Every session but the caller's (or, from the CLI, every session) ended.
+    pub fn sessions_ended(
+        user_id: &UserId,
+        ended: u64,
+        by: Actor,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        Self::new(
+            user_id,
+            EventKind::SessionEnded,
+            at,
+            origin,
+            json!({ "sessions_ended": ended, "by": by.as_str() }),
+        )
+    }
+}
+
+/// Who made a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    User,
+    Admin,
+}
+
+impl Actor {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// An event as read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    pub id: String,
+    pub user_id: UserId,
+    pub kind: String,
+    pub at: Timestamp,
+    pub origin: ClientOrigin,
+    pub detail: Value,
+}
+
+impl StoredEvent {
+    /// The event as the API shows it.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "type": self.kind,
+            "at": self.at.to_iso8601(),
+            "address": self.origin.address,
+            "user_agent": self.origin.user_agent,
+            "detail": self.detail,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("password"), None);
+    }
+
+    #[test]
+    fn event_ids_are_uuid_v7_in_time_order() {
+        let user = UserId::generate();
+        let origin = ClientOrigin::default();
+        let first = NewEvent::logout(&user, Timestamp::now(), &origin);
+        let second = NewEvent::logout(&user, Timestamp::now(), &origin);
+        assert_eq!(
+            uuid::Uuid::parse_str(&first.id).unwrap().get_version_num(),
+            7
+        );
+        assert!(first.id < second.id);
+    }
+}
