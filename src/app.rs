@@ -92,6 +92,7 @@ impl App {
             trust_proxy: config.trust_proxy,
             rate_limits,
             require_recent_auth: config.protections().require_recent_auth,
+            event_retention: config.event_retention,
             started_at: Instant::now(),
         });
         let limits = ConnectionLimits {
@@ -141,7 +142,9 @@ impl App {
         let sweeper = tokio::spawn(sweep_expired_rows(self.state.clone()));
         let janitor = tokio::spawn(forget_idle_addresses(self.state.clone()));
         let upkeep = tokio::spawn(keep_metrics(self.state.clone()));
+        let event_purge = tokio::spawn(crate::jobs::event_retention::run(self.state.clone()));
         let served = serve(listener, self.router(), self.limits, shutdown).await;
+        event_purge.abort();
         sweeper.abort();
         janitor.abort();
         upkeep.abort();

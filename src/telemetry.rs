@@ -94,6 +94,11 @@ pub fn throttled(limit: &'static str) {
     counter!("neptun_throttle_refusals_total", "limit" => limit).increment(1);
 }
 
+/// Events removed by the retention purge.
+pub fn events_purged(count: u64) {
+    counter!("neptun_events_purged_total").increment(count);
+}
+
 /// Password hashing: a request starts waiting for a thread.
 pub fn hash_queue_entered() {
     gauge!("neptun_password_hash_queue_depth").increment(1.0);

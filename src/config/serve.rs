@@ -158,6 +158,11 @@ pub struct Config {
     #[arg(long, env = "NEPTUN_SESSION_LIFETIME", default_value = "30d", value_parser = parse_duration, value_name = "DURATION")]
     pub session_lifetime: Duration,
 
+    /// Account events older than this are deleted (checked a few times per
+    /// retention period, at most hourly).
+    #[arg(long, env = "NEPTUN_EVENT_RETENTION", default_value = "90d", value_parser = parse_duration, value_name = "DURATION")]
+    pub event_retention: Duration,
+
     /// Largest accepted request body in bytes; larger ones get 413.
     #[arg(
         long,

@@ -59,6 +59,8 @@ pub struct AppContext {
     pub trust_proxy: usize,
     /// Per-address limits; `None` with `--rate-limits off`.
     pub rate_limits: Option<RateLimits>,
+    /// `--event-retention`: older events are purged.
+    pub event_retention: Duration,
     /// `--require-recent-auth`, after `--strict`.
     pub require_recent_auth: Option<Duration>,
     pub started_at: Instant,
