@@ -6,8 +6,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use neptun_accounts::admin::{Admin, AdminError};
+use neptun_accounts::admin::{Admin, AdminError, EventQuery};
 use neptun_accounts::config::{Argon2Settings, DatabaseSettings, PasswordRules};
+use neptun_accounts::domain::time::Timestamp;
 
 use crate::fail;
 
@@ -168,6 +169,33 @@ pub async fn run_user(action: UserAction) -> ExitCode {
     };
     admin.close().await;
     report(result)
+}
+
+pub async fn run_events(query: EventQuery<'_>, settings: DatabaseOptions) -> ExitCode {
+    let admin = match Admin::open(&settings.database, settings.json).await {
+        Ok(admin) => admin,
+        Err(err) => return report(Err(err)),
+    };
+    let result = admin.events(query).await;
+    admin.close().await;
+    report(result)
+}
+
+/// `--since`: a duration back from now (`7d`) or a UTC date or time.
+pub fn parse_since(text: &str) -> Result<Timestamp, String> {
+    if let Ok(ago) = humantime::parse_duration(text) {
+        return Ok(Timestamp::now().minus(ago));
+    }
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(Timestamp::from_millis(at.timestamp_millis()));
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        return Ok(Timestamp::from_millis(midnight.timestamp_millis()));
+    }
+    Err(format!(
+        "{text:?} is neither a duration (7d) nor a date (2026-12-01 or 2026-12-01T10:00:00Z)"
+    ))
 }
 
 pub async fn run_backup(destination: &Path, settings: DatabaseOptions) -> ExitCode {

@@ -41,6 +41,25 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Show the account history, newest first: of one account (--user) or
+    /// of all, by type and age.
+    Events {
+        /// Only this account (its id or email).
+        #[arg(long, value_name = "ID|EMAIL")]
+        user: Option<String>,
+        /// Only this type (`login`, `login_failed`, `password_changed` …).
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: Option<String>,
+        /// Only events this recent (`7d`, `12h`) or since this date
+        /// (`2026-12-01`, `2026-12-01T10:00:00Z`).
+        #[arg(long, value_name = "DURATION|DATE", value_parser = admin_commands::parse_since)]
+        since: Option<neptun_accounts::domain::time::Timestamp>,
+        /// Events at most.
+        #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+        #[command(flatten)]
+        settings: Box<DatabaseOptions>,
+    },
     /// Copy a SQLite database to a new file while it is in use (online
     /// backup). For PostgreSQL, use pg_dump.
     Backup {
@@ -68,6 +87,21 @@ fn main() -> ExitCode {
         Command::Serve(config) => runtime.block_on(serve(*config)),
         Command::Openapi => print_openapi(),
         Command::User { action } => runtime.block_on(admin_commands::run_user(action)),
+        Command::Events {
+            user,
+            kind,
+            since,
+            limit,
+            settings,
+        } => runtime.block_on(admin_commands::run_events(
+            neptun_accounts::admin::EventQuery {
+                user: user.as_deref(),
+                kind: kind.as_deref(),
+                since,
+                limit,
+            },
+            *settings,
+        )),
         Command::Backup {
             destination,
             settings,

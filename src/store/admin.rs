@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use super::{NewUser, Store, StoreError};
 use crate::domain::email::Email;
+use crate::domain::event::NewEvent;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 
@@ -41,20 +42,27 @@ pub trait AdminStore: Store {
 
     async fn find_account(&self, key: &AccountKey) -> Result<Option<AccountSummary>, StoreError>;
 
-    /// In one transaction: the new hash, and every session of the user
-    /// ended. The number ended, or `None` if there is no such user.
+    /// In one transaction: the new hash, every session of the user ended,
+    /// and `event`. The number ended, or `None` if there is no such user.
     async fn set_password(
         &self,
         user_id: &UserId,
         password_hash: String,
+        event: NewEvent,
     ) -> Result<Option<u64>, StoreError>;
 
-    /// The new email; `EmailTaken` when another account has it. False if
-    /// there is no such user.
-    async fn set_email(&self, user_id: &UserId, email: &Email) -> Result<bool, StoreError>;
+    /// The new email and `event`; `EmailTaken` when another account has it.
+    /// False if there is no such user.
+    async fn set_email(
+        &self,
+        user_id: &UserId,
+        email: &Email,
+        event: NewEvent,
+    ) -> Result<bool, StoreError>;
 
-    /// Ends every session of the user; how many there were.
-    async fn revoke_sessions(&self, user_id: &UserId) -> Result<u64, StoreError>;
+    /// Ends every session of the user, recording a `session_ended` event
+    /// (by the admin) when any ended; how many there were.
+    async fn revoke_sessions(&self, user_id: &UserId, at: Timestamp) -> Result<u64, StoreError>;
 
     /// A consistent copy of the database in `destination`, taken while it
     /// is in use (SQLite's online backup). PostgreSQL has `pg_dump`.

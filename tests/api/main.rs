@@ -2,6 +2,7 @@
 mod backend;
 mod account_page;
 mod admin;
+mod admin_events;
 mod cli;
 mod configuration;
 mod connections;

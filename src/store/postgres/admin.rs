@@ -6,8 +6,11 @@ use async_trait::async_trait;
 use tokio_postgres::Row;
 
 use super::connect::from_driver;
+use super::history::insert_event;
 use super::{PostgresStore, insert_user};
+use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
+use crate::domain::event::{Actor, NewEvent};
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::store::admin::{AccountKey, AccountSummary, AdminStore};
@@ -69,6 +72,7 @@ impl AdminStore for PostgresStore {
         &self,
         user_id: &UserId,
         password_hash: String,
+        event: NewEvent,
     ) -> Result<Option<u64>, StoreError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(from_driver)?;
@@ -93,35 +97,50 @@ impl AdminStore for PostgresStore {
             )
             .await
             .map_err(from_driver)?;
+        insert_event(&transaction, &event).await?;
         transaction.commit().await.map_err(from_driver)?;
         Ok(Some(ended))
     }
 
-    async fn set_email(&self, user_id: &UserId, email: &Email) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let changed = client
+    async fn set_email(
+        &self,
+        user_id: &UserId,
+        email: &Email,
+        event: NewEvent,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(from_driver)?;
+        let changed = transaction
             .execute(
                 "UPDATE users SET email = $2, updated_at = $3 WHERE id = $1",
-                &[
-                    &user_id.as_str(),
-                    &email.as_str(),
-                    &Timestamp::now().as_millis(),
-                ],
+                &[&user_id.as_str(), &email.as_str(), &event.at.as_millis()],
             )
             .await
             .map_err(from_driver)?;
+        if changed > 0 {
+            insert_event(&transaction, &event).await?;
+        }
+        transaction.commit().await.map_err(from_driver)?;
         Ok(changed > 0)
     }
 
-    async fn revoke_sessions(&self, user_id: &UserId) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        client
+    async fn revoke_sessions(&self, user_id: &UserId, at: Timestamp) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(from_driver)?;
+        let ended = transaction
             .execute(
                 "DELETE FROM sessions WHERE user_id = $1",
                 &[&user_id.as_str()],
             )
             .await
-            .map_err(from_driver)
+            .map_err(from_driver)?;
+        if ended > 0 {
+            let origin = ClientOrigin::default();
+            let event = NewEvent::sessions_ended(user_id, ended, Actor::Admin, at, &origin);
+            insert_event(&transaction, &event).await?;
+        }
+        transaction.commit().await.map_err(from_driver)?;
+        Ok(ended)
     }
 
     async fn backup(&self, _destination: &Path) -> Result<(), StoreError> {

@@ -6,8 +6,11 @@ use std::path::Path;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 
+use super::history::insert_event;
 use super::{SqliteStore, insert_user};
+use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
+use crate::domain::event::{Actor, NewEvent};
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::store::admin::{AccountKey, AccountSummary, AdminStore};
@@ -78,6 +81,7 @@ impl AdminStore for SqliteStore {
         &self,
         user_id: &UserId,
         password_hash: String,
+        event: NewEvent,
     ) -> Result<Option<u64>, StoreError> {
         let user_id = user_id.clone();
         self.writer
@@ -97,32 +101,52 @@ impl AdminStore for SqliteStore {
                     return Ok(None);
                 }
                 let ended = end_sessions(&transaction, &user_id)?;
+                insert_event(&transaction, &event)?;
                 transaction.commit()?;
                 Ok(Some(ended))
             })
             .await
     }
 
-    async fn set_email(&self, user_id: &UserId, email: &Email) -> Result<bool, StoreError> {
+    async fn set_email(
+        &self,
+        user_id: &UserId,
+        email: &Email,
+        event: NewEvent,
+    ) -> Result<bool, StoreError> {
         let (user_id, email) = (user_id.clone(), email.clone());
         self.writer
             .write(move |connection| {
-                let changed = connection
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let changed = transaction
                     .prepare_cached("UPDATE users SET email = ?2, updated_at = ?3 WHERE id = ?1")?
-                    .execute((
-                        user_id.as_str(),
-                        email.as_str(),
-                        Timestamp::now().as_millis(),
-                    ))?;
+                    .execute((user_id.as_str(), email.as_str(), event.at.as_millis()))?;
+                if changed > 0 {
+                    insert_event(&transaction, &event)?;
+                }
+                transaction.commit()?;
                 Ok(changed > 0)
             })
             .await
     }
 
-    async fn revoke_sessions(&self, user_id: &UserId) -> Result<u64, StoreError> {
+    async fn revoke_sessions(&self, user_id: &UserId, at: Timestamp) -> Result<u64, StoreError> {
         let user_id = user_id.clone();
         self.writer
-            .write(move |connection| Ok(end_sessions(connection, &user_id)?))
+            .write(move |connection| {
+                let transaction =
+                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let ended = end_sessions(&transaction, &user_id)?;
+                if ended > 0 {
+                    let origin = ClientOrigin::default();
+                    let event =
+                        NewEvent::sessions_ended(&user_id, ended, Actor::Admin, at, &origin);
+                    insert_event(&transaction, &event)?;
+                }
+                transaction.commit()?;
+                Ok(ended)
+            })
             .await
     }
 

@@ -3,6 +3,10 @@
 //! Argon2id hashing as the API. Output is for people by default and JSON
 //! with `--json`.
 
+mod events;
+
+pub use self::events::EventQuery;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,7 +14,9 @@ use serde_json::{Value, json};
 
 use crate::app::{new_password_policy, password_hasher};
 use crate::config::{Argon2Settings, ConfigError, DatabaseSettings, DatabaseUrl, PasswordRules};
+use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
+use crate::domain::event::{Actor, NewEvent};
 use crate::domain::password::{Password, PasswordError, PasswordPolicy};
 use crate::domain::password_hasher::PasswordHasher;
 use crate::domain::time::Timestamp;
@@ -178,7 +184,16 @@ impl Admin {
         let password_hash = self.hash(password).await?;
         let ended = self
             .store
-            .set_password(&account.user.id, password_hash)
+            .set_password(
+                &account.user.id,
+                password_hash,
+                NewEvent::password_changed(
+                    &account.user.id,
+                    Actor::Admin,
+                    Timestamp::now(),
+                    &ClientOrigin::default(),
+                ),
+            )
             .await?
             .ok_or_else(|| AdminError(format!("no account {who}")))?;
         telemetry::sessions_revoked(Revocation::Admin, ended);
@@ -196,7 +211,19 @@ impl Admin {
     pub async fn set_email(&self, who: &str, email: &str) -> Result<String, AdminError> {
         let account = self.find(&account_key(who)?).await?;
         let email = parse_email(email)?;
-        if !self.store.set_email(&account.user.id, &email).await? {
+        let event = NewEvent::email_changed(
+            &account.user.id,
+            &account.user.email,
+            &email,
+            Actor::Admin,
+            Timestamp::now(),
+            &ClientOrigin::default(),
+        );
+        if !self
+            .store
+            .set_email(&account.user.id, &email, event)
+            .await?
+        {
             return Err(AdminError(format!("no account {who}")));
         }
         Ok(self.render(
@@ -225,7 +252,10 @@ impl Admin {
 
     pub async fn revoke_sessions(&self, who: &str) -> Result<String, AdminError> {
         let account = self.find(&account_key(who)?).await?;
-        let ended = self.store.revoke_sessions(&account.user.id).await?;
+        let ended = self
+            .store
+            .revoke_sessions(&account.user.id, Timestamp::now())
+            .await?;
         Ok(self.render(
             &json!({"id": account.user.id.as_str(), "sessions_ended": ended}),
             || format!("{ended} session(s) of {} ended", account.user.email),
@@ -251,7 +281,7 @@ impl Admin {
         self.store.close().await;
     }
 
-    async fn find(&self, key: &AccountKey) -> Result<AccountSummary, AdminError> {
+    pub(crate) async fn find(&self, key: &AccountKey) -> Result<AccountSummary, AdminError> {
         self.store.find_account(key).await?.ok_or_else(|| {
             AdminError(match key {
                 AccountKey::Id(id) => format!("no account with id {id}"),
@@ -287,7 +317,7 @@ impl Admin {
             .map_err(|err| AdminError(err.to_string()))
     }
 
-    fn render(&self, document: &Value, human: impl FnOnce() -> String) -> String {
+    pub(crate) fn render(&self, document: &Value, human: impl FnOnce() -> String) -> String {
         if self.json {
             document.to_string()
         } else {
@@ -312,7 +342,7 @@ fn parse_user_id(text: &str) -> Result<UserId, AdminError> {
 }
 
 /// An email when it has an `@`, otherwise an id.
-fn account_key(who: &str) -> Result<AccountKey, AdminError> {
+pub(crate) fn account_key(who: &str) -> Result<AccountKey, AdminError> {
     if who.contains('@') {
         parse_email(who).map(AccountKey::Email)
     } else {
