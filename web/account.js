@@ -152,6 +152,8 @@ function showSignedIn(user) {
   $("signed-in").hidden = false;
   $("account-email").textContent = user.primary_email;
   $("account-id").textContent = user.id;
+  // activity.js lists the sessions and the history of this account.
+  document.dispatchEvent(new CustomEvent("account:signed-in", { detail: user }));
 }
 
 async function withBusy(button, work) {

@@ -10,11 +10,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 const PAGE: &str = include_str!("../../web/account.html");
 const STYLESHEET: &str = include_str!("../../web/account.css");
 const SCRIPT: &str = include_str!("../../web/account.js");
+const ACTIVITY_SCRIPT: &str = include_str!("../../web/activity.js");
 const FAVICON: &[u8] = include_bytes!("../../web/favicon.ico");
 
 pub const PAGE_PATH: &str = "/account";
 pub const STYLESHEET_PATH: &str = "/account/app.css";
 pub const SCRIPT_PATH: &str = "/account/app.js";
+pub const ACTIVITY_SCRIPT_PATH: &str = "/account/activity.js";
 pub const FAVICON_PATH: &str = "/favicon.ico";
 
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -31,6 +33,10 @@ pub async fn stylesheet() -> Response {
 
 pub async fn script() -> Response {
     asset(SCRIPT, "text/javascript; charset=utf-8")
+}
+
+pub async fn activity_script() -> Response {
+    asset(ACTIVITY_SCRIPT, "text/javascript; charset=utf-8")
 }
 
 /// The icon browsers ask for on every site; without it each page view logs a 404.

@@ -24,7 +24,7 @@ const MAX_LIMIT: u32 = 200;
     params(
         ("user_id" = String, Path, description = "The caller's own id; any other value is 404."),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "Events per page (default 50)."),
-        ("before" = Option<String>, Query, description = "The `next` of the previous page: events older than this id."),
+        ("before" = Option<String>, Query, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The `next` of the previous page (a UUID): events older than this id."),
     ),
     security(("session" = [])),
     responses(
@@ -75,9 +75,10 @@ fn page_query(
                 Some(issue) => issues.push(issue),
                 None => limit = value.parse().unwrap_or(DEFAULT_LIMIT),
             },
+            // The hyphenated form only, as the document's pattern says.
             "before" => match uuid::Uuid::try_parse(&value) {
-                Ok(id) => before = Some(id.hyphenated().to_string()),
-                Err(_) => issues.push(Issue::invalid_uuid("before")),
+                Ok(id) if value.len() == 36 => before = Some(id.hyphenated().to_string()),
+                _ => issues.push(Issue::invalid_uuid("before")),
             },
             _ => {}
         }

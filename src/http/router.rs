@@ -46,6 +46,10 @@ pub fn router(state: AppState) -> Router {
         .route(account_page::PAGE_PATH, get(account_page::page))
         .route(account_page::STYLESHEET_PATH, get(account_page::stylesheet))
         .route(account_page::SCRIPT_PATH, get(account_page::script))
+        .route(
+            account_page::ACTIVITY_SCRIPT_PATH,
+            get(account_page::activity_script),
+        )
         .route(account_page::FAVICON_PATH, get(account_page::favicon));
     let routes = if state.metrics_listen.is_none() {
         routes.route("/metrics", get(metrics::render))

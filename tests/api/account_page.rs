@@ -5,10 +5,11 @@
 use crate::backend::Backend;
 use crate::helpers::{spawn_app, spawn_app_with};
 
-const ASSETS: [(&str, &str); 3] = [
+const ASSETS: [(&str, &str); 4] = [
     ("/account", "text/html"),
     ("/account/app.css", "text/css"),
     ("/account/app.js", "text/javascript"),
+    ("/account/activity.js", "text/javascript"),
 ];
 
 #[tokio::test]

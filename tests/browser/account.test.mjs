@@ -171,6 +171,45 @@ await step("a session ended elsewhere shows the signed-out state", async () => {
   assertNoProblems(page);
 });
 
+await step("sessions: a device signed out from another browser is gone from both", async () => {
+  const laptop = await openPage(browser);
+  const email = `devices-${unique()}@example.com`;
+  await laptop.goto(`${BASE}/account`);
+  await laptop.waitForSelector("#signed-out", { state: "visible" });
+  await signUp(laptop, email, "devices passphrase");
+  // A second browser (its own cookies) signs in to the same account.
+  const phone = await openPage(browser, { viewport: PHONE });
+  await phone.goto(`${BASE}/account`);
+  await phone.waitForSelector("#signed-out", { state: "visible" });
+  await phone.fill("#login-email", email);
+  await phone.fill("#login-password", "devices passphrase");
+  await phone.click("#login-form button[type=submit]");
+  await phone.waitForSelector("#signed-in", { state: "visible" });
+
+  await laptop.reload();
+  await laptop.waitForFunction(() => document.querySelectorAll("#sessions-list li").length === 2);
+  const items = laptop.locator("#sessions-list li");
+  assert.match(await items.nth(0).textContent(), /Chrome on Linux/);
+  assert.match(await items.nth(0).textContent(), /127\.0\.0\.0\/24/);
+  assert.match(await laptop.textContent("#sessions-list li:has(.badge)"), /This device/);
+  await shot(laptop, "7-sessions");
+
+  await laptop.click("#sessions-list li:not(:has(.badge)) button");
+  await laptop.waitForFunction(() => document.querySelectorAll("#sessions-list li").length === 1);
+  assert.match(await laptop.textContent("#status"), /^Signed out Chrome on Linux\.$/);
+  assert.ok(!(await visible(laptop, "#end-others-button")), "nothing else to sign out");
+  await laptop.waitForFunction(() => document.querySelector("#events-list li")?.dataset.eventType === "session_ended");
+  assert.equal(await laptop.textContent("#events-list li:first-child .item-title"), "Signed out remotely");
+  const history = await laptop.locator("#events-list li .item-title").allTextContents();
+  assert.deepEqual(history, ["Signed out remotely", "Signed in", "Account created"]);
+
+  // The phone learns at its next request that it was signed out.
+  await phone.reload();
+  await phone.waitForSelector("#signed-out", { state: "visible" });
+  assertNoProblems(laptop);
+  assertNoProblems(phone);
+});
+
 await step("keyboard only: every control is reached in order, with a visible focus", async () => {
   const page = await openPage(browser);
   await page.goto(`${BASE}/account`);

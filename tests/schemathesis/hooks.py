@@ -3,7 +3,8 @@
 - Every operation that needs a session gets a fresh account of its own
   (signed up through the API), as an auth provider, so that the `ignored_auth`
   check can still take the session away and expect 401. Positive cases on
-  `/api/users/{user_id}` are pointed at that account's own id.
+  `/api/users/{user_id}` (and its sessions and events) are pointed at that
+  account's own id, and a `{session_id}` at its own session.
 - Positive cases carry credentials that hold together, which a schema
   cannot say: a login is made as a fresh account, a sign-up's
   `confirmPassword` equals its `password` and its email is made unique, and
@@ -43,7 +44,15 @@ def fresh_account() -> dict:
     # The cookie is `Secure`, so a jar would not keep it over plain http.
     set_cookie = response.headers["set-cookie"]
     token = set_cookie.split(";", 1)[0].split("=", 1)[1]
-    return {"email": email, "id": response.json()["user"]["id"], "token": token}
+    user_id = response.json()["user"]["id"]
+    sessions = requests.get(
+        f"{BASE_URL}/api/users/{user_id}/sessions",
+        cookies={COOKIE: token},
+        timeout=30,
+    )
+    sessions.raise_for_status()
+    session_id = sessions.json()["sessions"][0]["id"]
+    return {"email": email, "id": user_id, "token": token, "session_id": session_id}
 
 
 # Addresses for `format: email` that the document's pattern also accepts, so
@@ -68,7 +77,7 @@ def is_positive(case) -> bool:
 
 
 @schemathesis.auth(refresh_interval=None).apply_to(
-    path_regex=r"^/api/(auth/(logout|check|session)|users/\{user_id\})$"
+    path_regex=r"^/api/(auth/(logout|check|session)|users/\{user_id\}(/(sessions(/\{session_id\})?|events))?)$"
 )
 class FreshAccount:
     def get(self, case, ctx):
@@ -80,7 +89,10 @@ class FreshAccount:
             return
         parameters = case.path_parameters or {}
         if "user_id" in parameters:
-            case.path_parameters = {**parameters, "user_id": data["id"]}
+            parameters = {**parameters, "user_id": data["id"]}
+        if "session_id" in parameters:
+            parameters = {**parameters, "session_id": data["session_id"]}
+        case.path_parameters = parameters
         if isinstance(case.body, dict) and "current_password" in case.body:
             case.body = {**case.body, "current_password": PASSWORD}
 
