@@ -65,8 +65,9 @@ pub fn seed(
              VALUES (?1, ?2, ?3, ?4, ?4)",
         )?;
         let mut insert_session = transaction.prepare(
-            "INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at, logged_in_at)
-             VALUES (?1, ?2, ?3, ?3, ?4, ?3)",
+            "INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at,
+                                   logged_in_at, public_id, user_agent, address)
+             VALUES (?1, ?2, ?3, ?3, ?4, ?3, ?5, 'neptun-bench', '127.0.0.0/24')",
         )?;
         for index in 0..accounts.count {
             let account = accounts.seeded(index);
@@ -77,6 +78,8 @@ pub fn seed(
                 &account.user_id,
                 created_at,
                 seen_at,
+                // Unique, and as long as a real one (22 characters).
+                format!("bench{index:017}"),
             ))?;
         }
     }
