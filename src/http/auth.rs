@@ -135,20 +135,19 @@ pub async fn login(
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     let input = CredentialsInput::for_login(&body)?;
-    let password_check = throttle::before_password_check(&state, &input.email).await?;
+    let password_check = throttle::reserve_password_check(&state, &input.email).await?;
     let credentials = state.store.find_credentials(&input.email).await?;
     let stored_hash = credentials
         .as_ref()
         .map(|found| found.password_hash.clone());
     // An unknown email is verified against a dummy hash: same answer, same work.
-    let verification = state
-        .hasher
-        .verify(input.password, stored_hash.clone())
+    let verification = password_check
+        .verify(&state, input.password, stored_hash.clone())
         .await?;
     let (Some(credentials), Some(verified_hash)) =
         (credentials.filter(|_| verification.matched), stored_hash)
     else {
-        password_check.failed(&state).await?;
+        password_check.failed();
         telemetry::login(false);
         tracing::info!("login failed");
         return Err(ApiError::InvalidCredentials);

@@ -71,14 +71,15 @@ pub async fn update_user(
     let JsonObject(body) = body.map_err(ApiError::for_update)?;
     let input = UpdateInput::parse(&body, &state.new_passwords)?;
 
-    // Per-account throttle: waits after failed password checks, and the cap
-    // on password changes.
-    let password_check = match &input.current_password {
-        Some(_) => Some(throttle::before_password_check(&state, &current.user.email).await?),
-        None => None,
-    };
+    // Per-account throttle: the cap on password changes (a look), then the
+    // waits after failed password checks (a reservation, so nothing needs
+    // giving back when the cap refuses).
     let password_change_limit = match &input.password {
         Some(_) => throttle::password_change_allowed(&state, &current.user.id).await?,
+        None => None,
+    };
+    let password_check = match &input.current_password {
+        Some(_) => Some(throttle::reserve_password_check(&state, &current.user.email).await?),
         None => None,
     };
 
@@ -207,11 +208,11 @@ async fn verify_current_password(
         .find_password_hash(&current.user.id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    let verification = state.hasher.verify(current_password, Some(stored)).await?;
+    let verification = check.verify(state, current_password, Some(stored)).await?;
     if verification.matched {
         check.succeeded(state).await
     } else {
-        check.failed(state).await?;
+        check.failed();
         Err(ApiError::InvalidBody {
             shape: BodyShape::Update,
             issues: vec![Issue::wrong_current_password()],

@@ -30,5 +30,6 @@ mod shared_database;
 mod sign_up;
 mod startup;
 mod tcp_proxy;
+mod throttle_bursts;
 mod update_user;
 mod users;
