@@ -95,8 +95,10 @@ impl App {
         });
         let limits = ConnectionLimits {
             header_read_timeout: config.header_read_timeout,
+            first_byte_timeout: config.first_byte_timeout,
             idle_timeout: config.idle_timeout,
             max_connections: config.max_connections,
+            max_connections_per_address: config.max_connections_per_address,
             shutdown_timeout: config.shutdown_timeout,
         };
         Ok(Self { state, limits })

@@ -43,6 +43,12 @@ pub struct Config {
     #[arg(long, env = "NEPTUN_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub header_read_timeout: Duration,
 
+    /// A new connection that has sent no byte yet is closed after this
+    /// (shorter than the header-read timeout: silent connections only hold
+    /// slots).
+    #[arg(long, env = "NEPTUN_FIRST_BYTE_TIMEOUT", default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub first_byte_timeout: Duration,
+
     /// A keep-alive connection idle this long between requests is closed.
     #[arg(long, env = "NEPTUN_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
     pub idle_timeout: Duration,
@@ -59,6 +65,16 @@ pub struct Config {
         value_name = "N"
     )]
     pub max_connections: usize,
+
+    /// Open connections one client address may hold (IPv6: one /64); one
+    /// more is closed at once, so one client cannot take every slot.
+    #[arg(
+        long,
+        env = "NEPTUN_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 64,
+        value_name = "N"
+    )]
+    pub max_connections_per_address: usize,
 
     /// On SIGTERM or SIGINT, how long requests in flight may take to finish
     /// before their connections are cut.
@@ -251,6 +267,12 @@ impl Config {
         }
         if self.max_connections == 0 {
             return fail("--max-connections", "must be at least 1");
+        }
+        if self.max_connections_per_address == 0 {
+            return fail("--max-connections-per-address", "must be at least 1");
+        }
+        if self.first_byte_timeout.is_zero() {
+            return fail("--first-byte-timeout", "must be longer than 0s");
         }
         if self.body_limit < 256 {
             return fail("--body-limit", "must be at least 256 bytes");

@@ -2,6 +2,7 @@
 //! to bottom like the contract's numbered steps.
 
 mod account_page;
+mod address_slots;
 mod auth;
 mod guard;
 mod health;

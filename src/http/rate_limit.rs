@@ -150,7 +150,7 @@ fn forwarded_address(headers: &HeaderMap, trust_proxy: usize) -> Option<IpAddr> 
 }
 
 /// IPv4 as is (IPv4-mapped IPv6 too); IPv6 by its /64 prefix.
-fn rate_key(address: IpAddr) -> IpAddr {
+pub(crate) fn rate_key(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

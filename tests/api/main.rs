@@ -4,6 +4,7 @@ mod account_page;
 mod admin;
 mod cli;
 mod configuration;
+mod connection_caps;
 mod connections;
 mod cors;
 mod cross_site;
