@@ -16,13 +16,13 @@ const MOST_CHECKS: u64 = 5 + 1;
 /// which is when a check-then-record throttle lets everything through.
 const SLOWER_ARGON2: [&str; 2] = ["--argon2-memory-kib", "8192"];
 
-/// Sends every request of `requests` at once; their answers in any order.
-async fn all_at_once(
-    requests: Vec<(Browser, Box<dyn FnOnce(Browser) -> Sending + Send>)>,
-) -> Vec<TestResponse> {
+type Sending = std::pin::Pin<Box<dyn std::future::Future<Output = TestResponse> + Send>>;
+
+/// Sends every request at once; their answers in any order.
+async fn all_at_once(requests: Vec<Sending>) -> Vec<TestResponse> {
     let mut running = JoinSet::new();
-    for (browser, send) in requests {
-        running.spawn(send(browser));
+    for request in requests {
+        running.spawn(request);
     }
     let mut answers = Vec::new();
     while let Some(answer) = running.join_next().await {
@@ -31,21 +31,14 @@ async fn all_at_once(
     answers
 }
 
-type Sending = std::pin::Pin<Box<dyn std::future::Future<Output = TestResponse> + Send>>;
-
-fn wrong_login(email: &'static str) -> Box<dyn FnOnce(Browser) -> Sending + Send> {
-    Box::new(move |mut browser| {
-        Box::pin(async move { browser.login(email, "wrong password").await })
-    })
+fn wrong_login(mut browser: Browser, email: &'static str) -> Sending {
+    Box::pin(async move { browser.login(email, "wrong password").await })
 }
 
-fn wrong_current_password(user_id: String) -> Box<dyn FnOnce(Browser) -> Sending + Send> {
-    Box::new(move |mut browser| {
-        Box::pin(async move {
-            let body =
-                json!({ "email": "moved@example.com", "current_password": "wrong password" });
-            browser.update_user(&user_id, &body).await
-        })
+fn wrong_current_password(mut browser: Browser, user_id: String) -> Sending {
+    Box::pin(async move {
+        let body = json!({ "email": "moved@example.com", "current_password": "wrong password" });
+        browser.update_user(&user_id, &body).await
     })
 }
 
@@ -72,7 +65,7 @@ async fn a_burst_of_wrong_logins_reaches_at_most_five_password_checks(backend: B
     let checks_before = app.hasher.verification_count();
 
     let requests = (0..BURST)
-        .map(|_| (app.browser(), wrong_login("burst@example.com")))
+        .map(|_| wrong_login(app.browser(), "burst@example.com"))
         .collect();
     let answers = all_at_once(requests).await;
 
@@ -92,12 +85,7 @@ async fn a_burst_of_wrong_current_passwords_reaches_at_most_five_password_checks
 
     let base = format!("http://{}", app.address);
     let requests = (0..BURST)
-        .map(|_| {
-            (
-                signed_in.same_cookie_at(&base),
-                wrong_current_password(user_id.clone()),
-            )
-        })
+        .map(|_| wrong_current_password(signed_in.same_cookie_at(&base), user_id.clone()))
         .collect();
     let answers = all_at_once(requests).await;
 
@@ -130,7 +118,7 @@ async fn a_burst_split_over_two_instances_on_one_postgres_database_reaches_at_mo
             } else {
                 Browser::new(&second.base_url())
             };
-            (browser, wrong_login("burst@example.com"))
+            wrong_login(browser, "burst@example.com")
         })
         .collect();
     let answers = all_at_once(requests).await;
