@@ -39,6 +39,9 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub async fn open(path: PathBuf, synchronous: SqliteSynchronous) -> Result<Self, StoreError> {
         let writer_path = path.clone();
+        connection::create_owner_only(&path).map_err(|err| {
+            StoreError::Database(format!("cannot create {}: {err}", path.display()))
+        })?;
         let connection =
             tokio::task::spawn_blocking(move || open_writer(&writer_path, synchronous))
                 .await
