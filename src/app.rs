@@ -14,6 +14,7 @@ use crate::domain::password_hasher::{HashingError, PasswordHasher};
 use crate::domain::session::SessionPolicy;
 use crate::domain::throttle;
 use crate::domain::time::Timestamp;
+use crate::http::client_address::ProxyTrust;
 use crate::http::rate_limit::{JANITOR_INTERVAL, RateLimits};
 use crate::http::serve::{ConnectionLimits, serve};
 use crate::http::{AppContext, AppState};
@@ -73,7 +74,14 @@ impl App {
                 config.login_rate_limit,
                 config.sign_up_rate_limit,
                 config.update_rate_limit,
-                config.trust_proxy,
+                ProxyTrust::new(
+                    config.trust_proxy,
+                    config
+                        .trusted_proxies
+                        .iter()
+                        .map(|network| network.0)
+                        .collect(),
+                ),
             )
         });
         let state = AppState::new(AppContext {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
+use super::network::ProxyNetwork;
 use super::shared::{Argon2Settings, DatabaseSettings, PasswordRules, STRICT_RECENT_AUTH};
 use super::values::{LogFormat, Origin, RateQuota, Switch, parse_duration};
 use super::{ConfigError, Protections, fail};
@@ -96,6 +97,17 @@ pub struct Config {
         value_name = "N"
     )]
     pub trust_proxy: usize,
+
+    /// The proxies whose `X-Forwarded-For` is read (`CIDR,…`; a bare
+    /// address is one host); from any other peer the header is ignored.
+    /// Default with `--trust-proxy`: loopback (a proxy on the same host).
+    #[arg(
+        long,
+        env = "NEPTUN_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<ProxyNetwork>,
 
     /// `off` switches every rate limit and the per-account throttle off (for
     /// benchmarks only).
@@ -267,6 +279,12 @@ impl Config {
         }
         if self.max_connections == 0 {
             return fail("--max-connections", "must be at least 1");
+        }
+        if !self.trusted_proxies.is_empty() && self.trust_proxy == 0 {
+            return fail(
+                "--trusted-proxies",
+                "has no effect without --trust-proxy N (how many proxies are in front)",
+            );
         }
         if self.max_connections_per_address == 0 {
             return fail("--max-connections-per-address", "must be at least 1");

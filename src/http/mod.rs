@@ -4,6 +4,7 @@
 mod account_page;
 mod address_slots;
 mod auth;
+pub mod client_address;
 mod guard;
 mod health;
 mod json_body;

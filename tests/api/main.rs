@@ -34,5 +34,6 @@ mod spawned;
 mod startup;
 mod tcp_proxy;
 mod throttle_bursts;
+mod trusted_proxies;
 mod update_user;
 mod users;
