@@ -69,6 +69,13 @@ impl App {
                 "the session cookie is Secure: over plain http only localhost and 127.0.0.1 keep it; from another host over plain http start with --cookie-secure false (development only)"
             );
         }
+        let allowed_hosts = config.allowed_hosts();
+        if allowed_hosts.is_none() {
+            tracing::warn!(
+                listen = %config.listen,
+                "every Host is answered: set --public-url (or --allowed-hosts) so that a hostile DNS name pointing here is refused"
+            );
+        }
         let rate_limits = limits_on.then(|| {
             RateLimits::new(
                 config.login_rate_limit,
@@ -96,6 +103,7 @@ impl App {
             body_limit: config.body_limit,
             public_origin: config.public_url.clone(),
             cors_origins: config.cors_origins.clone(),
+            allowed_hosts,
             request_timeout: config.request_timeout,
             rate_limits,
             require_recent_auth: config.protections().require_recent_auth,

@@ -157,6 +157,9 @@ pub enum ApiError {
     RouteNotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A `Host` outside `--allowed-hosts`.
+    #[error("host not served here")]
+    MisdirectedRequest,
     #[error("email taken")]
     EmailTaken,
     #[error("payload too large")]
@@ -198,6 +201,7 @@ impl ApiError {
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UserNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
             Self::EmailTaken => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -223,6 +227,7 @@ impl ApiError {
             Self::UserNotFound => "User not found",
             Self::RouteNotFound => "Not Found",
             Self::MethodNotAllowed => "Method Not Allowed",
+            Self::MisdirectedRequest => "Misdirected Request",
             Self::EmailTaken => "A user with this email already exists",
             Self::PayloadTooLarge { .. } => "Payload Too Large",
             Self::UnsupportedMediaType => "Content-Type must be application/json",

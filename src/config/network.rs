@@ -26,7 +26,7 @@ impl FromStr for ProxyNetwork {
 
 /// A `Host` the service answers to: a name or address, with an optional
 /// port (`accounts.example.com`, `127.0.0.1:3000`, `[::1]`). Without a port
-/// it matches any port.
+/// it matches any port; `*` matches every host.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AllowedHost {
     /// Lower case; an IPv6 address in brackets.
@@ -37,6 +37,9 @@ pub struct AllowedHost {
 impl AllowedHost {
     /// Whether a request's `Host` header value names this host.
     pub fn matches(&self, header: &str) -> bool {
+        if self.host == "*" {
+            return true;
+        }
         match split_host(header) {
             Some((host, port)) => {
                 host.eq_ignore_ascii_case(&self.host)
@@ -60,7 +63,11 @@ impl FromStr for AllowedHost {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
-        let refuse = || format!("{text:?} is not a host name or address with an optional port");
+        if text == "*" {
+            return Ok(Self::any_port("*"));
+        }
+        let refuse =
+            || format!("{text:?} is not a host name or address with an optional port, or *");
         let (host, port) = split_host(text).ok_or_else(refuse)?;
         let valid_name = !host.is_empty()
             && host.len() <= 253
@@ -152,8 +159,22 @@ mod tests {
     }
 
     #[test]
+    fn a_star_allows_every_host() {
+        let any: AllowedHost = "*".parse().unwrap();
+        assert!(any.matches("anything.example:1"));
+    }
+
+    #[test]
     fn malformed_allowed_hosts_are_refused() {
-        for bad in ["", "a b", "host:port", "[::1", "[nonsense]", "x/y", "*"] {
+        for bad in [
+            "",
+            "a b",
+            "host:port",
+            "[::1",
+            "[nonsense]",
+            "x/y",
+            "*.example.com",
+        ] {
             assert!(bad.parse::<AllowedHost>().is_err(), "{bad}");
         }
     }

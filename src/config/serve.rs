@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
-use super::network::ProxyNetwork;
+use super::network::{AllowedHost, ProxyNetwork};
 use super::shared::{Argon2Settings, DatabaseSettings, PasswordRules, STRICT_RECENT_AUTH};
 use super::values::{LogFormat, Origin, RateQuota, Switch, parse_duration};
 use super::{ConfigError, Protections, fail};
@@ -29,6 +29,18 @@ pub struct Config {
     /// is `http(s)://` plus the request's `Host`.
     #[arg(long, env = "NEPTUN_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<Origin>,
+
+    /// The `Host` names the service answers to (`HOST[:PORT],…`; without a
+    /// port any port; `*` any host); others get 421. Default: listening on
+    /// loopback, the loopback names and the `--public-url` host; otherwise
+    /// the `--public-url` host, or any host when it is unset.
+    #[arg(
+        long,
+        env = "NEPTUN_ALLOWED_HOSTS",
+        value_name = "HOST",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<AllowedHost>,
 
     /// An origin allowed credentialed CORS (repeatable; env: comma-separated).
     #[arg(
@@ -247,6 +259,25 @@ impl Config {
             .unwrap_or(DEFAULT_SESSION_IDLE_TIMEOUT.min(self.session_lifetime))
     }
 
+    /// The hosts answered, `None` for any: `--allowed-hosts`, else (against
+    /// DNS rebinding, where a hostile name resolves to a local service) the
+    /// loopback names when listening on loopback, plus the public host.
+    pub fn allowed_hosts(&self) -> Option<Vec<AllowedHost>> {
+        if !self.allowed_hosts.is_empty() {
+            return Some(self.allowed_hosts.clone());
+        }
+        let public = self
+            .public_url
+            .as_ref()
+            .and_then(|origin| origin.authority().parse::<AllowedHost>().ok());
+        if self.listen.ip().is_loopback() {
+            let loopback = ["localhost", "127.0.0.1", "[::1]"].map(AllowedHost::any_port);
+            Some(loopback.into_iter().chain(public).collect())
+        } else {
+            public.map(|host| vec![host])
+        }
+    }
+
     /// The optional protections in force: explicit settings, then `--strict`'s
     /// recommendations, then the defaults that keep NEPTUN clients working.
     pub fn protections(&self) -> Protections {
@@ -361,6 +392,42 @@ mod tests {
         assert_eq!(
             parsed(&["--strict", "false"]).protections(),
             parsed(&[]).protections()
+        );
+    }
+
+    #[test]
+    fn the_allowed_hosts_default_to_loopback_names_on_loopback_and_the_public_host() {
+        let hosts = |args: &[&str]| {
+            parsed(args)
+                .allowed_hosts()
+                .map(|hosts| hosts.iter().map(ToString::to_string).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            hosts(&[]),
+            Some(vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()])
+        );
+        assert_eq!(
+            hosts(&["--public-url", "https://accounts.example.com"]),
+            Some(vec![
+                "localhost".into(),
+                "127.0.0.1".into(),
+                "[::1]".into(),
+                "accounts.example.com".into()
+            ])
+        );
+        assert_eq!(
+            hosts(&[
+                "--listen",
+                "0.0.0.0:3000",
+                "--public-url",
+                "https://a.example:8443"
+            ]),
+            Some(vec!["a.example:8443".into()])
+        );
+        assert_eq!(hosts(&["--listen", "0.0.0.0:3000"]), None);
+        assert_eq!(
+            hosts(&["--allowed-hosts", "x.example,y.example:1"]),
+            Some(vec!["x.example".into(), "y.example:1".into()])
         );
     }
 

@@ -51,6 +51,8 @@ pub struct AppContext {
     pub body_limit: usize,
     /// `--public-url`, when set, is the only own origin.
     pub public_origin: Option<Origin>,
+    /// `--allowed-hosts` after its defaults; `None` answers every host.
+    pub allowed_hosts: Option<Vec<crate::config::AllowedHost>>,
     /// Origins allowed credentialed CORS; also exempt from cross-site refusal.
     pub cors_origins: Vec<Origin>,
     pub request_timeout: Duration,

@@ -66,6 +66,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             request_timeout,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::refuse_unknown_host,
+        ))
         .layer(middleware::from_fn(security_headers))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(record_request))

@@ -2,6 +2,7 @@
 mod backend;
 mod account_page;
 mod admin;
+mod allowed_hosts;
 mod cli;
 mod configuration;
 mod connection_caps;
