@@ -13,6 +13,7 @@ use crate::telemetry;
 
 pub async fn render(State(state): State<AppState>) -> Response {
     telemetry::database_pool(state.store.pool_status());
+    telemetry::log_lines_dropped(crate::logging::dropped_lines());
     (
         [(
             CONTENT_TYPE,

@@ -16,6 +16,7 @@ mod file_modes;
 mod health;
 mod helpers;
 mod log_secrecy;
+mod log_stall;
 mod login;
 mod logout;
 mod migrations;
