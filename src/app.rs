@@ -145,6 +145,9 @@ impl App {
                     )
                 })?;
                 tracing::info!(%address, "metrics listening");
+                if !address.ip().is_loopback() {
+                    tracing::warn!(%address, "metrics are served beyond this host; keep the port private (firewall) or listen on loopback");
+                }
                 let router = crate::http::metrics::router(self.state.clone());
                 Some(tokio::spawn(serve(
                     listener,

@@ -164,8 +164,8 @@ pub struct Config {
     #[arg(long, env = "NEPTUN_REQUIRE_RECENT_AUTH", value_parser = parse_duration, value_name = "DURATION")]
     pub require_recent_auth: Option<Duration>,
 
-    /// Serve `/metrics` on this address only (a private port), instead of on
-    /// the main listener.
+    /// Serve `/metrics` on this address (a private port; loopback
+    /// recommended). Unset: no metrics are served; never on `--listen`.
     #[arg(long, env = "NEPTUN_METRICS_LISTEN", value_name = "ADDR:PORT")]
     pub metrics_listen: Option<SocketAddr>,
 

@@ -46,7 +46,7 @@ pub struct AppContext {
     pub root_redirect: bool,
     /// Renders `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// `--metrics-listen`: `/metrics` is served there, not on the main listener.
+    /// `--metrics-listen`: `/metrics` is served there (and nowhere when unset).
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub body_limit: usize,
     /// `--public-url`, when set, is the only own origin.

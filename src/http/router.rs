@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
-use super::{AppState, account_page, auth, guard, health, metrics, openapi, session, users};
+use super::{AppState, account_page, auth, guard, health, openapi, session, users};
 use crate::config::Origin;
 use crate::error::ApiError;
 use crate::telemetry;
@@ -45,11 +45,6 @@ pub fn router(state: AppState) -> Router {
         .route(account_page::STYLESHEET_PATH, get(account_page::stylesheet))
         .route(account_page::SCRIPT_PATH, get(account_page::script))
         .route(account_page::FAVICON_PATH, get(account_page::favicon));
-    let routes = if state.metrics_listen.is_none() {
-        routes.route("/metrics", get(metrics::render))
-    } else {
-        routes
-    };
     let routes = if state.root_redirect {
         routes.route("/", get(account_page::to_page))
     } else {
