@@ -53,6 +53,7 @@ impl App {
         )
         .await?;
         let hasher = password_hasher(&config.argon2, config.hash_workers(), config.hash_queue)?;
+        hasher.warm_up(config.hash_workers()).await?;
         let new_passwords = new_password_policy(&config.passwords)?;
         let limits_on = config.rate_limits == Switch::On;
         if !limits_on {

@@ -13,6 +13,7 @@ mod delete_user;
 mod durability;
 mod errors;
 mod file_modes;
+mod first_login;
 mod health;
 mod helpers;
 mod log_secrecy;
