@@ -132,7 +132,7 @@ pub async fn update_user(
         (status = 200, description = "`true`: the account and every session of it are gone; the cookie is cleared.", body = bool, content_type = "application/json",
             headers(("set-cookie" = String, description = "`neptun-session=; …; Max-Age=0`"))),
         (status = 401, description = "`Unauthorized`: no valid session.", body = ErrorBody),
-        (status = 403, description = "`Cross-site request refused`.", body = ErrorBody),
+        (status = 403, description = "`Cross-site request refused`, or `Recent authentication required` (with `--require-recent-auth` or `--strict`: the session's last password proof is older than the window; log in again, then delete).", body = ErrorBody),
         (status = 404, description = "`User not found`: not the caller's id; nothing is touched.", body = ErrorBody),
     )
 )]
@@ -142,6 +142,9 @@ pub async fn delete_user(
     user_id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     ensure_own_id(&current, user_id)?;
+    // Irreversible, so like a PATCH it needs a recent password proof: a
+    // stolen or forgotten-open session alone cannot delete the account.
+    ensure_recent_authentication(&state, &current, false)?;
     let Some(ended_sessions) = state.store.delete_user(&current.user.id).await? else {
         // Deleted by a concurrent request; this session died with it.
         return Err(ApiError::Unauthorized);
@@ -220,8 +223,9 @@ async fn verify_current_password(
     }
 }
 
-/// With `--require-recent-auth`, a change needs a password proof (sign-up,
-/// login, or `current_password`) within the window. It reads
+/// With `--require-recent-auth` (or `--strict`), a change or a deletion
+/// needs a password proof (sign-up, login, or `current_password`) within
+/// the window. It reads
 /// `authenticated_at`, never `loggedInAt`, which every rotation renews.
 fn ensure_recent_authentication(
     state: &AppState,

@@ -35,6 +35,7 @@ mod shared_database;
 mod sign_up;
 mod spawned;
 mod startup;
+mod strict_delete;
 mod tcp_proxy;
 mod throttle_bursts;
 mod trusted_proxies;
