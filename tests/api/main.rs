@@ -28,6 +28,7 @@ mod password_hashing;
 mod process;
 mod protections;
 mod rate_limits;
+mod rehash;
 mod request_logs;
 mod router_properties;
 mod session;
