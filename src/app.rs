@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::{Argon2Settings, BlocklistSource, Config, ConfigError, PasswordRules, Switch};
+use crate::config::{
+    Argon2Settings, BlocklistSource, Config, ConfigError, CookiePrefix, PasswordRules, Switch,
+};
 use crate::domain::password::PasswordPolicy;
 use crate::domain::password_blocklist::PasswordBlocklist;
 use crate::domain::password_hasher::{HashingError, PasswordHasher};
@@ -17,6 +19,7 @@ use crate::domain::time::Timestamp;
 use crate::http::client_address::ProxyTrust;
 use crate::http::rate_limit::{JANITOR_INTERVAL, RateLimits};
 use crate::http::serve::{ConnectionLimits, serve};
+use crate::http::session::SessionCookie;
 use crate::http::{AppContext, AppState};
 use crate::store::{self, StoreError, StoreOptions};
 
@@ -97,7 +100,10 @@ impl App {
             hasher,
             sessions: SessionPolicy::new(config.session_lifetime, config.session_idle_timeout()),
             new_passwords,
-            cookie_secure: config.cookie_secure,
+            cookie: SessionCookie::new(
+                config.cookie_prefix == CookiePrefix::Host,
+                config.cookie_secure,
+            ),
             root_redirect: config.root_redirect,
             metrics: crate::telemetry::handle(),
             metrics_listen: config.metrics_listen,

@@ -14,7 +14,8 @@ pub use self::network::{AllowedHost, ProxyNetwork};
 pub use self::serve::Config;
 pub use self::shared::{Argon2Settings, DatabaseSettings, PasswordRules};
 pub use self::values::{
-    BlocklistSource, DatabaseUrl, LogFormat, Origin, RateQuota, SqliteSynchronous, Switch,
+    BlocklistSource, CookiePrefix, DatabaseUrl, LogFormat, Origin, RateQuota, SqliteSynchronous,
+    Switch,
 };
 
 /// A setting that parsed but cannot work.

@@ -9,7 +9,7 @@ use clap::{ArgAction, Args};
 
 use super::network::{AllowedHost, ProxyNetwork};
 use super::shared::{Argon2Settings, DatabaseSettings, PasswordRules, STRICT_RECENT_AUTH};
-use super::values::{LogFormat, Origin, RateQuota, Switch, parse_duration};
+use super::values::{CookiePrefix, LogFormat, Origin, RateQuota, Switch, parse_duration};
 use super::{ConfigError, Protections, fail};
 
 /// Settings of `neptun-accounts serve`.
@@ -189,6 +189,17 @@ pub struct Config {
     )]
     pub cookie_secure: bool,
 
+    /// `host` names the session cookie `__Host-neptun-session`, which
+    /// browsers keep only for this exact host over HTTPS (needs Secure).
+    #[arg(
+        long,
+        env = "NEPTUN_COOKIE_PREFIX",
+        default_value = "none",
+        value_enum,
+        value_name = "none|host"
+    )]
+    pub cookie_prefix: CookiePrefix,
+
     /// A session unused for this long ends (default 7d, or the lifetime when
     /// that is shorter).
     #[arg(long, env = "NEPTUN_SESSION_IDLE_TIMEOUT", value_parser = parse_duration, value_name = "DURATION")]
@@ -310,6 +321,12 @@ impl Config {
         }
         if self.max_connections == 0 {
             return fail("--max-connections", "must be at least 1");
+        }
+        if self.cookie_prefix == CookiePrefix::Host && !self.cookie_secure {
+            return fail(
+                "--cookie-prefix",
+                "host needs a Secure cookie; it cannot go with --cookie-secure false",
+            );
         }
         if !self.trusted_proxies.is_empty() && self.trust_proxy == 0 {
             return fail(

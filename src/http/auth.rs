@@ -199,7 +199,7 @@ pub async fn logout(
     if ended {
         telemetry::sessions_revoked(Revocation::Logout, 1);
     }
-    let clear = [(SET_COOKIE, clearing_cookie(state.cookie_secure))];
+    let clear = [(SET_COOKIE, clearing_cookie(state.cookie))];
     Ok((clear, Json(ended)).into_response())
 }
 
@@ -250,7 +250,7 @@ fn session_body(user: &User, logged_in_at: Timestamp) -> Value {
 
 fn signed_in(state: &AppState, user: &User, issued: &IssuedSession, now: Timestamp) -> Response {
     let max_age = state.sessions.cookie_max_age(issued.row.created_at, now);
-    let cookie = session_cookie(&issued.token, max_age, state.cookie_secure);
+    let cookie = session_cookie(&issued.token, max_age, state.cookie);
     (
         [(SET_COOKIE, cookie)],
         Json(session_body(user, issued.row.logged_in_at)),

@@ -14,7 +14,7 @@ pub mod rate_limit;
 mod request_id;
 mod router;
 pub mod serve;
-mod session;
+pub mod session;
 mod throttle;
 mod users;
 mod validation;
@@ -41,7 +41,8 @@ pub struct AppContext {
     pub hasher: PasswordHasher,
     pub sessions: SessionPolicy,
     pub new_passwords: PasswordPolicy,
-    pub cookie_secure: bool,
+    /// The session cookie's name (`--cookie-prefix`) and `Secure` attribute.
+    pub cookie: session::SessionCookie,
     /// `GET /` redirects to the account page.
     pub root_redirect: bool,
     /// Renders `/metrics`.

@@ -117,7 +117,7 @@ pub async fn update_user(
     tracing::info!(user_id = %user.id, password_changed, "account updated");
 
     let max_age = state.sessions.cookie_max_age(rotated.row.created_at, now);
-    let cookie = session_cookie(&rotated.token, max_age, state.cookie_secure);
+    let cookie = session_cookie(&rotated.token, max_age, state.cookie);
     Ok(([(SET_COOKIE, cookie)], Json(user_body(&user))).into_response())
 }
 
@@ -151,7 +151,7 @@ pub async fn delete_user(
     };
     telemetry::sessions_revoked(Revocation::AccountDeleted, ended_sessions);
     tracing::info!(user_id = %current.user.id, "user deleted");
-    let clear = [(SET_COOKIE, clearing_cookie(state.cookie_secure))];
+    let clear = [(SET_COOKIE, clearing_cookie(state.cookie))];
     Ok((clear, Json(true)).into_response())
 }
 

@@ -7,6 +7,7 @@ mod cli;
 mod configuration;
 mod connection_caps;
 mod connections;
+mod cookie_prefix;
 mod cors;
 mod cross_site;
 mod delete_user;
