@@ -198,12 +198,12 @@ pub fn parse_since(text: &str) -> Result<Timestamp, String> {
     ))
 }
 
-pub async fn run_backup(destination: &Path, settings: DatabaseOptions) -> ExitCode {
+pub async fn run_backup(destination: &Path, force: bool, settings: DatabaseOptions) -> ExitCode {
     let admin = match Admin::open(&settings.database, settings.json).await {
         Ok(admin) => admin,
         Err(err) => return report(Err(err)),
     };
-    let result = admin.backup(destination).await;
+    let result = admin.backup(destination, force).await;
     admin.close().await;
     report(result)
 }

@@ -7,15 +7,19 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::{Argon2Settings, BlocklistSource, Config, ConfigError, PasswordRules, Switch};
+use crate::config::{
+    Argon2Settings, BlocklistSource, Config, ConfigError, CookiePrefix, PasswordRules, Switch,
+};
 use crate::domain::password::PasswordPolicy;
 use crate::domain::password_blocklist::PasswordBlocklist;
 use crate::domain::password_hasher::{HashingError, PasswordHasher};
 use crate::domain::session::SessionPolicy;
 use crate::domain::throttle;
 use crate::domain::time::Timestamp;
+use crate::http::client_address::ProxyTrust;
 use crate::http::rate_limit::{JANITOR_INTERVAL, RateLimits};
 use crate::http::serve::{ConnectionLimits, serve};
+use crate::http::session::SessionCookie;
 use crate::http::{AppContext, AppState};
 use crate::store::{self, StoreError, StoreOptions};
 
@@ -52,6 +56,7 @@ impl App {
         )
         .await?;
         let hasher = password_hasher(&config.argon2, config.hash_workers(), config.hash_queue)?;
+        hasher.warm_up(config.hash_workers()).await?;
         let new_passwords = new_password_policy(&config.passwords)?;
         let limits_on = config.rate_limits == Switch::On;
         if !limits_on {
@@ -68,12 +73,27 @@ impl App {
                 "the session cookie is Secure: over plain http only localhost and 127.0.0.1 keep it; from another host over plain http start with --cookie-secure false (development only)"
             );
         }
+        let allowed_hosts = config.allowed_hosts();
+        if allowed_hosts.is_none() {
+            tracing::warn!(
+                listen = %config.listen,
+                "every Host is answered: set --public-url (or --allowed-hosts) so that a hostile DNS name pointing here is refused"
+            );
+        }
+        let proxies = ProxyTrust::new(
+            config.trust_proxy,
+            config
+                .trusted_proxies
+                .iter()
+                .map(|network| network.0)
+                .collect(),
+        );
         let rate_limits = limits_on.then(|| {
             RateLimits::new(
                 config.login_rate_limit,
                 config.sign_up_rate_limit,
                 config.update_rate_limit,
-                config.trust_proxy,
+                proxies.clone(),
             )
         });
         let state = AppState::new(AppContext {
@@ -81,15 +101,19 @@ impl App {
             hasher,
             sessions: SessionPolicy::new(config.session_lifetime, config.session_idle_timeout()),
             new_passwords,
-            cookie_secure: config.cookie_secure,
+            cookie: SessionCookie::new(
+                config.cookie_prefix == CookiePrefix::Host,
+                config.cookie_secure,
+            ),
             root_redirect: config.root_redirect,
             metrics: crate::telemetry::handle(),
             metrics_listen: config.metrics_listen,
             body_limit: config.body_limit,
             public_origin: config.public_url.clone(),
             cors_origins: config.cors_origins.clone(),
+            allowed_hosts,
             request_timeout: config.request_timeout,
-            trust_proxy: config.trust_proxy,
+            proxies,
             rate_limits,
             require_recent_auth: config.protections().require_recent_auth,
             event_retention: config.event_retention,
@@ -97,8 +121,10 @@ impl App {
         });
         let limits = ConnectionLimits {
             header_read_timeout: config.header_read_timeout,
+            first_byte_timeout: config.first_byte_timeout,
             idle_timeout: config.idle_timeout,
             max_connections: config.max_connections,
+            max_connections_per_address: config.max_connections_per_address,
             shutdown_timeout: config.shutdown_timeout,
         };
         Ok(Self { state, limits })
@@ -129,6 +155,9 @@ impl App {
                     )
                 })?;
                 tracing::info!(%address, "metrics listening");
+                if !address.ip().is_loopback() {
+                    tracing::warn!(%address, "metrics are served beyond this host; keep the port private (firewall) or listen on loopback");
+                }
                 let router = crate::http::metrics::router(self.state.clone());
                 Some(tokio::spawn(serve(
                     listener,

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod backup_file;
 pub mod config;
 pub mod domain;
 pub mod error;

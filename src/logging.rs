@@ -2,9 +2,10 @@
 //! level `RUST_LOG` asks for, except where a dependency would log secrets.
 
 use std::io::IsTerminal as _;
+use std::sync::OnceLock;
 
 use tracing::{Level, Metadata};
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::{EnvFilter, FilterExt as _, filter_fn};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -15,6 +16,9 @@ use crate::config::LogFormat;
 /// Log lines that may wait for the writer thread.
 const LOG_QUEUE_LINES: usize = 4096;
 
+/// Counts the lines dropped because the queue was full.
+static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
+
 /// Installs the global subscriber; `RUST_LOG` defaults to `info`. Lines are
 /// written by a thread of their own (tracing-appender), so a request never
 /// waits for stderr; keep the guard until exit, when it flushes what is left.
@@ -22,13 +26,16 @@ const LOG_QUEUE_LINES: usize = 4096;
 pub fn init(format: LogFormat) -> WorkerGuard {
     let level = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let filter = level.and(filter_fn(never_holds_secrets));
-    // Not lossy: under a flood, logging slows requests rather than losing
-    // lines. The queue is preallocated, so it is kept small (the default of
-    // 128,000 lines costs 4 MiB of idle memory).
+    // Lossy: when stderr stalls (a full pipe nobody reads, a stuck log
+    // shipper) a full queue drops lines, counted in
+    // `neptun_log_lines_dropped_total`, instead of blocking every request
+    // that logs. The queue is preallocated, so it is kept small (the
+    // default of 128,000 lines costs 4 MiB of idle memory).
     let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
+        .lossy(true)
         .buffered_lines_limit(LOG_QUEUE_LINES)
         .finish(std::io::stderr());
+    let _ = DROPPED.set(writer.error_counter());
     let lines = fmt::layer()
         .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal());
@@ -38,6 +45,14 @@ pub fn init(format: LogFormat) -> WorkerGuard {
         LogFormat::Json => registry.with(lines.json().with_filter(filter)).init(),
     }
     guard
+}
+
+/// Log lines dropped so far because stderr could not keep up (0 before
+/// [`init`], and in processes that log elsewhere).
+pub fn dropped_lines() -> u64 {
+    DROPPED
+        .get()
+        .map_or(0, |counter| counter.dropped_lines() as u64)
 }
 
 /// `tokio_postgres` logs every statement's parameters (password hashes,

@@ -61,11 +61,15 @@ enum Command {
         settings: Box<DatabaseOptions>,
     },
     /// Copy a SQLite database to a new file while it is in use (online
-    /// backup). For PostgreSQL, use pg_dump.
+    /// backup), readable by its owner only. For PostgreSQL, use pg_dump.
     Backup {
-        /// The new file to write.
+        /// The new file to write (never through a symbolic link).
         #[arg(value_name = "FILE")]
         destination: std::path::PathBuf,
+        /// Replace FILE if it exists (atomically: the old backup stays whole
+        /// until the new one is complete).
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         settings: Box<DatabaseOptions>,
     },
@@ -104,8 +108,9 @@ fn main() -> ExitCode {
         )),
         Command::Backup {
             destination,
+            force,
             settings,
-        } => runtime.block_on(admin_commands::run_backup(&destination, *settings)),
+        } => runtime.block_on(admin_commands::run_backup(&destination, force, *settings)),
     }
 }
 

@@ -124,3 +124,8 @@ pub fn database_pool(status: PoolStatus) {
     gauge!("neptun_database_connections", "state" => "max").set(status.max as f64);
     gauge!("neptun_database_connections", "state" => "in_use").set(status.in_use as f64);
 }
+
+/// Log lines dropped because stderr stalled, read at each scrape.
+pub fn log_lines_dropped(total: u64) {
+    counter!("neptun_log_lines_dropped_total").absolute(total);
+}

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::app::{new_password_policy, password_hasher};
+use crate::backup_file::BackupFile;
 use crate::config::{Argon2Settings, ConfigError, DatabaseSettings, DatabaseUrl, PasswordRules};
 use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
@@ -262,14 +263,13 @@ impl Admin {
         ))
     }
 
-    pub async fn backup(&self, destination: &Path) -> Result<String, AdminError> {
-        if destination.exists() {
-            return Err(AdminError(format!(
-                "{} exists; back up to a new file",
-                destination.display()
-            )));
-        }
-        self.store.backup(destination).await?;
+    /// Copies the database to `destination`, a new file unless `replace`.
+    pub async fn backup(&self, destination: &Path, replace: bool) -> Result<String, AdminError> {
+        self.store.can_back_up()?;
+        let file =
+            BackupFile::prepare(destination, replace).map_err(|err| AdminError(err.to_string()))?;
+        self.store.backup(file.partial()).await?;
+        file.publish().map_err(|err| AdminError(err.to_string()))?;
         Ok(self.render(
             &json!({"backup": destination.display().to_string()}),
             || format!("backed up to {}", destination.display()),

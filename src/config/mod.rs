@@ -3,16 +3,19 @@
 //! only the groups that apply to it (`shared`). `--help` and the README's
 //! configuration table come from here.
 
+mod network;
 mod serve;
 mod shared;
 mod values;
 
 use std::time::Duration;
 
+pub use self::network::{AllowedHost, ProxyNetwork};
 pub use self::serve::Config;
 pub use self::shared::{Argon2Settings, DatabaseSettings, PasswordRules};
 pub use self::values::{
-    BlocklistSource, DatabaseUrl, LogFormat, Origin, RateQuota, SqliteSynchronous, Switch,
+    BlocklistSource, CookiePrefix, DatabaseUrl, LogFormat, Origin, RateQuota, SqliteSynchronous,
+    Switch,
 };
 
 /// A setting that parsed but cannot work.

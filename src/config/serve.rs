@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
+use super::network::{AllowedHost, ProxyNetwork};
 use super::shared::{Argon2Settings, DatabaseSettings, PasswordRules, STRICT_RECENT_AUTH};
-use super::values::{LogFormat, Origin, RateQuota, Switch, parse_duration};
+use super::values::{CookiePrefix, LogFormat, Origin, RateQuota, Switch, parse_duration};
 use super::{ConfigError, Protections, fail};
 
 /// Settings of `neptun-accounts serve`.
@@ -29,6 +30,18 @@ pub struct Config {
     #[arg(long, env = "NEPTUN_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<Origin>,
 
+    /// The `Host` names the service answers to (`HOST[:PORT],…`; without a
+    /// port any port; `*` any host); others get 421. Default: listening on
+    /// loopback, the loopback names and the `--public-url` host; otherwise
+    /// the `--public-url` host, or any host when it is unset.
+    #[arg(
+        long,
+        env = "NEPTUN_ALLOWED_HOSTS",
+        value_name = "HOST",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<AllowedHost>,
+
     /// An origin allowed credentialed CORS (repeatable; env: comma-separated).
     #[arg(
         long = "cors-origin",
@@ -42,6 +55,12 @@ pub struct Config {
     /// accept or from the request's first byte (cuts off slowloris clients).
     #[arg(long, env = "NEPTUN_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub header_read_timeout: Duration,
+
+    /// A new connection that has sent no byte yet is closed after this
+    /// (shorter than the header-read timeout: silent connections only hold
+    /// slots).
+    #[arg(long, env = "NEPTUN_FIRST_BYTE_TIMEOUT", default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub first_byte_timeout: Duration,
 
     /// A keep-alive connection idle this long between requests is closed.
     #[arg(long, env = "NEPTUN_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
@@ -59,6 +78,16 @@ pub struct Config {
         value_name = "N"
     )]
     pub max_connections: usize,
+
+    /// Open connections one client address may hold (IPv6: one /64); one
+    /// more is closed at once, so one client cannot take every slot.
+    #[arg(
+        long,
+        env = "NEPTUN_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 64,
+        value_name = "N"
+    )]
+    pub max_connections_per_address: usize,
 
     /// On SIGTERM or SIGINT, how long requests in flight may take to finish
     /// before their connections are cut.
@@ -80,6 +109,17 @@ pub struct Config {
         value_name = "N"
     )]
     pub trust_proxy: usize,
+
+    /// The proxies whose `X-Forwarded-For` is read (`CIDR,…`; a bare
+    /// address is one host); from any other peer the header is ignored.
+    /// Default with `--trust-proxy`: loopback (a proxy on the same host).
+    #[arg(
+        long,
+        env = "NEPTUN_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<ProxyNetwork>,
 
     /// `off` switches every rate limit and the per-account throttle off (for
     /// benchmarks only).
@@ -124,8 +164,8 @@ pub struct Config {
     #[arg(long, env = "NEPTUN_REQUIRE_RECENT_AUTH", value_parser = parse_duration, value_name = "DURATION")]
     pub require_recent_auth: Option<Duration>,
 
-    /// Serve `/metrics` on this address only (a private port), instead of on
-    /// the main listener.
+    /// Serve `/metrics` on this address (a private port; loopback
+    /// recommended). Unset: no metrics are served; never on `--listen`.
     #[arg(long, env = "NEPTUN_METRICS_LISTEN", value_name = "ADDR:PORT")]
     pub metrics_listen: Option<SocketAddr>,
 
@@ -148,6 +188,17 @@ pub struct Config {
         value_name = "true|false"
     )]
     pub cookie_secure: bool,
+
+    /// `host` names the session cookie `__Host-neptun-session`, which
+    /// browsers keep only for this exact host over HTTPS (needs Secure).
+    #[arg(
+        long,
+        env = "NEPTUN_COOKIE_PREFIX",
+        default_value = "none",
+        value_enum,
+        value_name = "none|host"
+    )]
+    pub cookie_prefix: CookiePrefix,
 
     /// A session unused for this long ends (default 7d, or the lifetime when
     /// that is shorter).
@@ -224,6 +275,25 @@ impl Config {
             .unwrap_or(DEFAULT_SESSION_IDLE_TIMEOUT.min(self.session_lifetime))
     }
 
+    /// The hosts answered, `None` for any: `--allowed-hosts`, else (against
+    /// DNS rebinding, where a hostile name resolves to a local service) the
+    /// loopback names when listening on loopback, plus the public host.
+    pub fn allowed_hosts(&self) -> Option<Vec<AllowedHost>> {
+        if !self.allowed_hosts.is_empty() {
+            return Some(self.allowed_hosts.clone());
+        }
+        let public = self
+            .public_url
+            .as_ref()
+            .and_then(|origin| origin.authority().parse::<AllowedHost>().ok());
+        if self.listen.ip().is_loopback() {
+            let loopback = ["localhost", "127.0.0.1", "[::1]"].map(AllowedHost::any_port);
+            Some(loopback.into_iter().chain(public).collect())
+        } else {
+            public.map(|host| vec![host])
+        }
+    }
+
     /// The optional protections in force: explicit settings, then `--strict`'s
     /// recommendations, then the defaults that keep NEPTUN clients working.
     pub fn protections(&self) -> Protections {
@@ -257,6 +327,24 @@ impl Config {
         if self.max_connections == 0 {
             return fail("--max-connections", "must be at least 1");
         }
+        if self.cookie_prefix == CookiePrefix::Host && !self.cookie_secure {
+            return fail(
+                "--cookie-prefix",
+                "host needs a Secure cookie; it cannot go with --cookie-secure false",
+            );
+        }
+        if !self.trusted_proxies.is_empty() && self.trust_proxy == 0 {
+            return fail(
+                "--trusted-proxies",
+                "has no effect without --trust-proxy N (how many proxies are in front)",
+            );
+        }
+        if self.max_connections_per_address == 0 {
+            return fail("--max-connections-per-address", "must be at least 1");
+        }
+        if self.first_byte_timeout.is_zero() {
+            return fail("--first-byte-timeout", "must be longer than 0s");
+        }
         if self.body_limit < 256 {
             return fail("--body-limit", "must be at least 256 bytes");
         }
@@ -265,90 +353,5 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::PathBuf;
-
-    use super::*;
-    use crate::config::BlocklistSource;
-
-    fn parsed(args: &[&str]) -> Config {
-        #[derive(clap::Parser)]
-        struct Settings {
-            #[command(flatten)]
-            config: Config,
-        }
-        let mut argv = vec!["neptun-accounts"];
-        argv.extend_from_slice(args);
-        <Settings as clap::Parser>::try_parse_from(argv)
-            .expect("valid settings")
-            .config
-    }
-
-    #[test]
-    fn the_optional_protections_are_off_by_default() {
-        assert_eq!(
-            parsed(&[]).protections(),
-            Protections {
-                require_recent_auth: None,
-                password_min_length: 8,
-                password_blocklist: None,
-            }
-        );
-    }
-
-    #[test]
-    fn strict_applies_the_recommended_values_and_explicit_settings_win() {
-        assert_eq!(
-            parsed(&["--strict"]).protections(),
-            Protections {
-                require_recent_auth: Some(Duration::from_secs(600)),
-                password_min_length: 15,
-                password_blocklist: Some(BlocklistSource::Common),
-            }
-        );
-        assert_eq!(
-            parsed(&[
-                "--strict",
-                "--require-recent-auth",
-                "2m",
-                "--password-min-length",
-                "12",
-                "--password-blocklist",
-                "mine.txt",
-            ])
-            .protections(),
-            Protections {
-                require_recent_auth: Some(Duration::from_secs(120)),
-                password_min_length: 12,
-                password_blocklist: Some(BlocklistSource::File(PathBuf::from("mine.txt"))),
-            }
-        );
-        assert_eq!(
-            parsed(&["--strict", "false"]).protections(),
-            parsed(&[]).protections()
-        );
-    }
-
-    #[test]
-    fn a_lifetime_alone_clamps_the_default_idle_timeout() {
-        let config = parsed(&["--session-lifetime", "3s"]);
-        assert!(config.validate().is_ok());
-        assert_eq!(config.session_idle_timeout(), Duration::from_secs(3));
-        let config = parsed(&["--session-lifetime", "2h"]);
-        assert_eq!(config.session_idle_timeout(), Duration::from_secs(7200));
-        let config = parsed(&[]);
-        assert_eq!(
-            config.session_idle_timeout(),
-            Duration::from_secs(7 * 86_400)
-        );
-    }
-
-    #[test]
-    fn two_explicit_contradictory_session_durations_are_refused() {
-        let config = parsed(&["--session-lifetime", "1h", "--session-idle-timeout", "2h"]);
-        let err = config.validate().expect_err("idle longer than lifetime");
-        assert_eq!(err.flag, "--session-idle-timeout");
-        let config = parsed(&["--session-lifetime", "2h", "--session-idle-timeout", "1h"]);
-        assert_eq!(config.session_idle_timeout(), Duration::from_secs(3600));
-    }
-}
+#[path = "serve_tests.rs"]
+mod tests;

@@ -21,6 +21,14 @@ pub enum LogFormat {
     Json,
 }
 
+/// The session cookie's name prefix: none (`neptun-session`), or `host`
+/// (`__Host-neptun-session`, which needs `Secure`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CookiePrefix {
+    None,
+    Host,
+}
+
 /// `on` or `off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Switch {

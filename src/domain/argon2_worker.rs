@@ -70,9 +70,10 @@ impl Computations {
         ))
     }
 
-    /// Made at the first login for an unknown email (that one login costs a
-    /// hash more, once per process), not at start, so that an idle service
-    /// holds no Argon2 buffer.
+    /// Made once per process, at start (`PasswordHasher::warm_up`): made at
+    /// the first login for an unknown email instead, that login would cost
+    /// a hash more and tell an observer both that the email is unknown and
+    /// that the server just started.
     pub fn dummy_hash(&self, memory: &mut [Block]) -> Result<&str, HashingError> {
         if let Some(hash) = self.dummy_hash.get() {
             return Ok(hash);

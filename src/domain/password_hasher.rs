@@ -83,6 +83,25 @@ impl PasswordHasher {
         })
     }
 
+    /// Makes the dummy hash and each thread's buffer before the first
+    /// request, so that the first login for an unknown email costs what
+    /// every later one does.
+    pub async fn warm_up(&self, threads: usize) -> Result<(), HashingError> {
+        let mut warming = tokio::task::JoinSet::new();
+        for _ in 0..threads {
+            let hasher = self.clone();
+            warming.spawn(async move {
+                hasher
+                    .run(|computations, memory| computations.dummy_hash(memory).map(|_| ()))
+                    .await?
+            });
+        }
+        while let Some(done) = warming.join_next().await {
+            done.map_err(|err| HashingError::Failed(err.to_string()))??;
+        }
+        Ok(())
+    }
+
     /// Hashes a new password into a PHC string.
     pub async fn hash(&self, password: Password) -> Result<String, HashingError> {
         self.run(move |computations, memory| computations.hash(&password, memory))

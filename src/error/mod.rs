@@ -78,6 +78,9 @@ pub enum ApiError {
     RouteNotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A `Host` outside `--allowed-hosts`.
+    #[error("host not served here")]
+    MisdirectedRequest,
     #[error("email taken")]
     EmailTaken,
     #[error("payload too large")]
@@ -122,6 +125,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
             Self::EmailTaken => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -149,6 +153,7 @@ impl ApiError {
             Self::InvalidEventQuery { .. } => "Invalid query(?limit, ?before).",
             Self::RouteNotFound => "Not Found",
             Self::MethodNotAllowed => "Method Not Allowed",
+            Self::MisdirectedRequest => "Misdirected Request",
             Self::EmailTaken => "A user with this email already exists",
             Self::PayloadTooLarge { .. } => "Payload Too Large",
             Self::UnsupportedMediaType => "Content-Type must be application/json",

@@ -141,21 +141,20 @@ pub async fn login(
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     let input = CredentialsInput::for_login(&body)?;
-    let password_check = throttle::before_password_check(&state, &input.email).await?;
+    let password_check = throttle::reserve_password_check(&state, &input.email).await?;
     let credentials = state.store.find_credentials(&input.email).await?;
     let stored_hash = credentials
         .as_ref()
         .map(|found| found.password_hash.clone());
     // An unknown email is verified against a dummy hash: same answer, same work.
-    let verification = state
-        .hasher
-        .verify(input.password, stored_hash.clone())
+    let verification = password_check
+        .verify(&state, input.password, stored_hash.clone())
         .await?;
     let known_user = credentials.as_ref().map(|found| found.user_id.clone());
     let (Some(credentials), Some(verified_hash)) =
         (credentials.filter(|_| verification.matched), stored_hash)
     else {
-        password_check.failed(&state).await?;
+        password_check.failed();
         // Known accounts only: an unknown email has no history to write to.
         if let Some(user_id) = known_user {
             let event = NewEvent::login_failed(&user_id, Timestamp::now(), &origin);
@@ -223,7 +222,7 @@ pub async fn logout(
     if ended {
         telemetry::sessions_revoked(Revocation::Logout, 1);
     }
-    let clear = [(SET_COOKIE, clearing_cookie(state.cookie_secure))];
+    let clear = [(SET_COOKIE, clearing_cookie(state.cookie))];
     Ok((clear, Json(ended)).into_response())
 }
 
@@ -274,7 +273,7 @@ fn session_body(user: &User, logged_in_at: Timestamp) -> Value {
 
 fn signed_in(state: &AppState, user: &User, issued: &IssuedSession, now: Timestamp) -> Response {
     let max_age = state.sessions.cookie_max_age(issued.row.created_at, now);
-    let cookie = session_cookie(&issued.token, max_age, state.cookie_secure);
+    let cookie = session_cookie(&issued.token, max_age, state.cookie);
     (
         [(SET_COOKIE, cookie)],
         Json(session_body(user, issued.row.logged_in_at)),

@@ -6,7 +6,6 @@ use axum::http::header::USER_AGENT;
 use axum::http::request::Parts;
 
 use super::AppState;
-use super::rate_limit::client_address_of;
 use crate::domain::client::ClientOrigin;
 
 /// The requesting client's truncated address and user agent.
@@ -21,7 +20,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let address = client_address_of(&parts.extensions, &parts.headers, state.trust_proxy);
+        let address = state
+            .proxies
+            .client_address_of(&parts.extensions, &parts.headers);
         let user_agent = parts
             .headers
             .get(USER_AGENT)

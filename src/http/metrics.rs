@@ -1,5 +1,6 @@
 //! `GET /metrics`: the Prometheus text exposition of `crate::telemetry`, on
-//! the main listener or, with `--metrics-listen`, on a private one only.
+//! the private `--metrics-listen` listener only, never on the public port
+//! (the figures tell an outsider how busy and how large the service is).
 
 use axum::Router;
 use axum::extract::State;
@@ -13,6 +14,7 @@ use crate::telemetry;
 
 pub async fn render(State(state): State<AppState>) -> Response {
     telemetry::database_pool(state.store.pool_status());
+    telemetry::log_lines_dropped(crate::logging::dropped_lines());
     (
         [(
             CONTENT_TYPE,

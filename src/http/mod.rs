@@ -2,7 +2,9 @@
 //! to bottom like the contract's numbered steps.
 
 mod account_page;
+mod address_slots;
 mod auth;
+pub mod client_address;
 mod client_origin;
 mod events;
 mod guard;
@@ -14,7 +16,7 @@ pub mod rate_limit;
 mod request_id;
 mod router;
 pub mod serve;
-mod session;
+pub mod session;
 mod sessions;
 mod throttle;
 mod users;
@@ -42,21 +44,24 @@ pub struct AppContext {
     pub hasher: PasswordHasher,
     pub sessions: SessionPolicy,
     pub new_passwords: PasswordPolicy,
-    pub cookie_secure: bool,
+    /// The session cookie's name (`--cookie-prefix`) and `Secure` attribute.
+    pub cookie: session::SessionCookie,
     /// `GET /` redirects to the account page.
     pub root_redirect: bool,
     /// Renders `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    /// `--metrics-listen`: `/metrics` is served there, not on the main listener.
+    /// `--metrics-listen`: `/metrics` is served there (and nowhere when unset).
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub body_limit: usize,
     /// `--public-url`, when set, is the only own origin.
     pub public_origin: Option<Origin>,
+    /// `--allowed-hosts` after its defaults; `None` answers every host.
+    pub allowed_hosts: Option<Vec<crate::config::AllowedHost>>,
     /// Origins allowed credentialed CORS; also exempt from cross-site refusal.
     pub cors_origins: Vec<Origin>,
     pub request_timeout: Duration,
-    /// `--trust-proxy`: which `X-Forwarded-For` hop is the client.
-    pub trust_proxy: usize,
+    /// `--trust-proxy` and `--trusted-proxies`: who the client is.
+    pub proxies: client_address::ProxyTrust,
     /// Per-address limits; `None` with `--rate-limits off`.
     pub rate_limits: Option<RateLimits>,
     /// `--event-retention`: older events are purged.

@@ -2,15 +2,15 @@
 //! keyed by the client address, per process. IPv6 clients are keyed by
 //! their /64, since one host usually holds a whole /64.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request};
+use axum::http::Request;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use super::client_address::ProxyTrust;
 use crate::config::RateQuota;
 
 /// How often the limiters forget addresses whose allowance is full again.
@@ -59,7 +59,7 @@ pub struct RateLimits {
     sign_up: DefaultKeyedRateLimiter<IpAddr>,
     update: DefaultKeyedRateLimiter<IpAddr>,
     quotas: [RateQuota; 3],
-    trust_proxy: usize,
+    proxies: ProxyTrust,
 }
 
 impl RateLimits {
@@ -67,20 +67,20 @@ impl RateLimits {
         login: RateQuota,
         sign_up: RateQuota,
         update: RateQuota,
-        trust_proxy: usize,
+        proxies: ProxyTrust,
     ) -> Self {
         Self {
             login: RateLimiter::keyed(quota(login)),
             sign_up: RateLimiter::keyed(quota(sign_up)),
             update: RateLimiter::keyed(quota(update)),
             quotas: [login, sign_up, update],
-            trust_proxy,
+            proxies,
         }
     }
 
     /// Counts this request; `Err` holds how long the client must wait.
     pub fn check<B>(&self, route: Limited, request: &Request<B>) -> Result<(), Duration> {
-        let key = rate_key(client_address(request, self.trust_proxy));
+        let key = rate_key(self.proxies.client_address(request));
         let limiter = match route {
             Limited::Login => &self.login,
             Limited::SignUp => &self.sign_up,
@@ -120,45 +120,8 @@ fn quota(rate: RateQuota) -> Quota {
         .allow_burst(count)
 }
 
-/// The client's address: the socket's peer, or with `trust_proxy` = N the
-/// Nth address from the right of `X-Forwarded-For` (each trusted proxy
-/// appends the address it saw), or its leftmost if it holds fewer.
-pub fn client_address<B>(request: &Request<B>, trust_proxy: usize) -> IpAddr {
-    client_address_of(request.extensions(), request.headers(), trust_proxy)
-}
-
-/// [`client_address`] from a request's parts.
-pub fn client_address_of(
-    extensions: &axum::http::Extensions,
-    headers: &HeaderMap,
-    trust_proxy: usize,
-) -> IpAddr {
-    let peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(peer)| {
-            peer.ip()
-        });
-    if trust_proxy == 0 {
-        return peer;
-    }
-    forwarded_address(headers, trust_proxy).unwrap_or(peer)
-}
-
-fn forwarded_address(headers: &HeaderMap, trust_proxy: usize) -> Option<IpAddr> {
-    let hops: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .filter(|hop| !hop.is_empty())
-        .collect();
-    let index = hops.len().saturating_sub(trust_proxy);
-    hops.get(index)?.parse().ok()
-}
-
 /// IPv4 as is (IPv4-mapped IPv6 too); IPv6 by its /64 prefix.
-fn rate_key(address: IpAddr) -> IpAddr {
+pub(crate) fn rate_key(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -170,6 +133,10 @@ fn rate_key(address: IpAddr) -> IpAddr {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+
     use super::*;
 
     fn request(peer: &str, forwarded: Option<&str>) -> Request<()> {
@@ -183,37 +150,6 @@ mod tests {
                 .insert("x-forwarded-for", forwarded.parse().unwrap());
         }
         request
-    }
-
-    #[test]
-    fn the_socket_address_is_used_unless_proxies_are_trusted() {
-        let spoofed = request("203.0.113.7:5000", Some("198.51.100.1"));
-        assert_eq!(
-            client_address(&spoofed, 0),
-            "203.0.113.7".parse::<IpAddr>().unwrap()
-        );
-    }
-
-    #[test]
-    fn with_n_trusted_proxies_the_nth_address_from_the_right_is_the_client() {
-        let through_two = request("10.0.0.2:5000", Some("198.51.100.1, 192.0.2.50, 10.0.0.1"));
-        assert_eq!(
-            client_address(&through_two, 1),
-            "10.0.0.1".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            client_address(&through_two, 2),
-            "192.0.2.50".parse::<IpAddr>().unwrap()
-        );
-        assert_eq!(
-            client_address(&through_two, 5),
-            "198.51.100.1".parse::<IpAddr>().unwrap()
-        );
-        let without_header = request("10.0.0.2:5000", None);
-        assert_eq!(
-            client_address(&without_header, 1),
-            "10.0.0.2".parse::<IpAddr>().unwrap()
-        );
     }
 
     #[test]
@@ -244,7 +180,7 @@ mod tests {
                 count: 1,
                 period: Duration::from_secs(60),
             },
-            0,
+            ProxyTrust::default(),
         );
         let client = request("192.0.2.1:1", None);
         for _ in 0..3 {

@@ -24,7 +24,7 @@ use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{
-    AppState, account_page, auth, events, guard, health, metrics, openapi, session, sessions, users,
+    AppState, account_page, auth, events, guard, health, openapi, session, sessions, users,
 };
 use crate::config::Origin;
 use crate::error::ApiError;
@@ -51,11 +51,6 @@ pub fn router(state: AppState) -> Router {
             get(account_page::activity_script),
         )
         .route(account_page::FAVICON_PATH, get(account_page::favicon));
-    let routes = if state.metrics_listen.is_none() {
-        routes.route("/metrics", get(metrics::render))
-    } else {
-        routes
-    };
     let routes = if state.root_redirect {
         routes.route("/", get(account_page::to_page))
     } else {
@@ -71,6 +66,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::refuse_unknown_host,
         ))
         .layer(middleware::from_fn(security_headers))
         .layer(CatchPanicLayer::custom(panic_response))

@@ -5,18 +5,24 @@
 //!
 //! Each connection is in one of three phases, watched by a timer of its own:
 //! - *head*: from accept, or from the first byte of the next request, until
-//!   the request reaches the router — bounded by the header-read timeout;
+//!   the request reaches the router — bounded by the header-read timeout,
+//!   and, until the connection's very first byte, by the shorter first-byte
+//!   timeout (a connection that says nothing holds a slot for little time);
 //! - *in flight*: the router is working — bounded by the request timeout (a
 //!   middleware, so the client gets an answer);
 //! - *idle*: between an answer and the next request's first byte — bounded
 //!   by the idle timeout, after which the connection is closed gracefully.
+//!
+//! Besides the cap on all connections, each client address may hold only so
+//! many at once; one past that is closed at accept, so a single client
+//! cannot take every slot.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -31,12 +37,17 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
 
+use super::address_slots::AddressSlots;
+
 /// Timeouts and caps of the accept loop.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
+    /// A connection that has sent no byte at all is closed after this.
+    pub first_byte_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
+    pub max_connections_per_address: usize,
     /// How long open requests may take once shutdown has begun.
     pub shutdown_timeout: Duration,
 }
@@ -52,6 +63,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let address_slots = AddressSlots::new(limits.max_connections_per_address);
     let (stop_connections, stopping) = watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
@@ -73,11 +85,16 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(address_slot) = address_slots.take(peer.ip()) else {
+            // Dropping the stream closes it; the slot goes back at once.
+            tracing::debug!(%peer, "connection refused: this address holds its maximum");
+            continue;
+        };
         let router = router.clone();
         let stopping = stopping.clone();
         connections.spawn(async move {
             serve_connection(stream, peer, router, limits, stopping).await;
-            drop(slot);
+            drop((slot, address_slot));
         });
         // Reap finished connections so the set does not grow with history.
         while connections.try_join_next().is_some() {}
@@ -169,7 +186,11 @@ async fn serve_connection(
 /// How often a connection's timer looks at its phase: fine enough that a
 /// timeout fires within a quarter of its length.
 fn watch_interval(limits: ConnectionLimits) -> Duration {
-    (limits.header_read_timeout.min(limits.idle_timeout) / 4).max(Duration::from_millis(10))
+    let shortest = limits
+        .header_read_timeout
+        .min(limits.first_byte_timeout)
+        .min(limits.idle_timeout);
+    (shortest / 4).max(Duration::from_millis(10))
 }
 
 const PHASE_HEAD: u8 = 0;
@@ -182,6 +203,8 @@ struct Activity {
     origin: Instant,
     phase: AtomicU8,
     phase_since_ms: AtomicU64,
+    /// Whether any byte has arrived on the connection yet.
+    spoken: AtomicBool,
 }
 
 enum Verdict {
@@ -196,6 +219,7 @@ impl Activity {
             origin: Instant::now(),
             phase: AtomicU8::new(PHASE_HEAD),
             phase_since_ms: AtomicU64::new(0),
+            spoken: AtomicBool::new(false),
         }
     }
 
@@ -210,6 +234,7 @@ impl Activity {
     }
 
     fn bytes_received(&self) {
+        self.spoken.store(true, Ordering::Relaxed);
         if self
             .phase
             .compare_exchange(PHASE_IDLE, PHASE_HEAD, Ordering::AcqRel, Ordering::Relaxed)
@@ -236,6 +261,12 @@ impl Activity {
         );
         match phase {
             PHASE_HEAD if in_phase >= limits.header_read_timeout => Verdict::HeadTooSlow,
+            PHASE_HEAD
+                if in_phase >= limits.first_byte_timeout
+                    && !self.spoken.load(Ordering::Relaxed) =>
+            {
+                Verdict::HeadTooSlow
+            }
             PHASE_IDLE if in_phase >= limits.idle_timeout => Verdict::Idle,
             _ => Verdict::Fine,
         }

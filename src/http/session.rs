@@ -20,7 +20,30 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::error::ApiError;
 
-pub const SESSION_COOKIE: &str = "neptun-session";
+/// The session cookie's name and `Secure` attribute, as configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionCookie {
+    pub name: &'static str,
+    pub secure: bool,
+}
+
+impl SessionCookie {
+    /// The contract's name.
+    pub const PLAIN_NAME: &'static str = "neptun-session";
+    /// With `--cookie-prefix host`: browsers accept it only with `Secure`,
+    /// `Path=/` and no `Domain`, so no subdomain or plain-http page can set
+    /// or overwrite it.
+    pub const HOST_PREFIXED_NAME: &'static str = "__Host-neptun-session";
+
+    pub fn new(host_prefixed: bool, secure: bool) -> Self {
+        let name = if host_prefixed {
+            Self::HOST_PREFIXED_NAME
+        } else {
+            Self::PLAIN_NAME
+        };
+        Self { name, secure }
+    }
+}
 
 /// A live session presented by the request's cookie.
 #[derive(Debug)]
@@ -57,10 +80,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Some(cookie_value) = session_cookie_value(&parts.headers) else {
+        let state = AppState::from_ref(state);
+        let Some(cookie_value) = session_cookie_value(&parts.headers, state.cookie.name) else {
             return Ok(Self(None));
         };
-        let state = AppState::from_ref(state);
         let session = match SessionToken::parse(&cookie_value) {
             Some(token) => load_live_session(&state, token).await?,
             None => None,
@@ -120,37 +143,41 @@ async fn load_live_session(
     }))
 }
 
-/// The first `neptun-session` value among the request's cookies.
-fn session_cookie_value(headers: &HeaderMap) -> Option<String> {
+/// The first value of the session cookie `name` among the request's cookies.
+fn session_cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == SESSION_COOKIE)
+        .find(|cookie| cookie.name() == name)
         .map(|cookie| cookie.value().to_owned())
 }
 
 /// `Set-Cookie` for a session token living `max_age_secs` more seconds.
-pub fn session_cookie(token: &SessionToken, max_age_secs: u64, secure: bool) -> HeaderValue {
+pub fn session_cookie(
+    token: &SessionToken,
+    max_age_secs: u64,
+    settings: SessionCookie,
+) -> HeaderValue {
     let max_age = cookie::time::Duration::seconds(i64::try_from(max_age_secs).unwrap_or(i64::MAX));
-    let cookie = base_cookie(token.as_str().to_owned(), secure).max_age(max_age);
+    let cookie = base_cookie(token.as_str().to_owned(), settings).max_age(max_age);
     header_value(&cookie.build())
 }
 
 /// `Set-Cookie` that removes the session cookie.
-pub fn clearing_cookie(secure: bool) -> HeaderValue {
-    let cookie = base_cookie(String::new(), secure).max_age(cookie::time::Duration::ZERO);
+pub fn clearing_cookie(settings: SessionCookie) -> HeaderValue {
+    let cookie = base_cookie(String::new(), settings).max_age(cookie::time::Duration::ZERO);
     header_value(&cookie.build())
 }
 
-fn base_cookie(value: String, secure: bool) -> cookie::CookieBuilder<'static> {
-    Cookie::build((SESSION_COOKIE, value))
+fn base_cookie(value: String, settings: SessionCookie) -> cookie::CookieBuilder<'static> {
+    Cookie::build((settings.name, value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(secure)
+        .secure(settings.secure)
 }
 
 fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
@@ -174,19 +201,20 @@ pub async fn clear_stale_session_cookie(
         request.extensions_mut().insert(flag.clone());
     }
     let mut response = next.run(request).await;
-    if flag.0.load(Ordering::Relaxed) && !sets_session_cookie(response.headers()) {
+    if flag.0.load(Ordering::Relaxed) && !sets_session_cookie(response.headers(), state.cookie.name)
+    {
         response
             .headers_mut()
-            .append(SET_COOKIE, clearing_cookie(state.cookie_secure));
+            .append(SET_COOKIE, clearing_cookie(state.cookie));
     }
     response
 }
 
-fn sets_session_cookie(headers: &HeaderMap) -> bool {
+fn sets_session_cookie(headers: &HeaderMap, name: &str) -> bool {
     headers.get_all(SET_COOKIE).iter().any(|value| {
         value
             .as_bytes()
-            .strip_prefix(SESSION_COOKIE.as_bytes())
+            .strip_prefix(name.as_bytes())
             .is_some_and(|rest| rest.first() == Some(&b'='))
     })
 }
@@ -198,7 +226,7 @@ mod tests {
     #[test]
     fn a_session_cookie_has_every_contract_attribute() {
         let token = SessionToken::generate().unwrap();
-        let value = session_cookie(&token, 2_592_000, true);
+        let value = session_cookie(&token, 2_592_000, SessionCookie::new(false, true));
         let text = value.to_str().unwrap();
         assert!(text.starts_with(&format!("neptun-session={}", token.as_str())));
         for attribute in [
@@ -216,7 +244,7 @@ mod tests {
     #[test]
     fn the_insecure_development_cookie_has_no_secure_attribute() {
         let token = SessionToken::generate().unwrap();
-        let text = session_cookie(&token, 60, false)
+        let text = session_cookie(&token, 60, SessionCookie::new(false, false))
             .to_str()
             .unwrap()
             .to_owned();
@@ -225,7 +253,10 @@ mod tests {
 
     #[test]
     fn a_clearing_cookie_is_empty_with_max_age_zero_on_path_root() {
-        let text = clearing_cookie(true).to_str().unwrap().to_owned();
+        let text = clearing_cookie(SessionCookie::new(false, true))
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(text.starts_with("neptun-session=;"), "{text}");
         assert!(
             text.contains("Max-Age=0") && text.contains("Path=/"),
@@ -238,9 +269,22 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.append(COOKIE, HeaderValue::from_static("theme=dark; other=1"));
         headers.append(COOKIE, HeaderValue::from_static("a=b; neptun-session=abc"));
-        assert_eq!(session_cookie_value(&headers).as_deref(), Some("abc"));
+        let name = SessionCookie::PLAIN_NAME;
+        assert_eq!(session_cookie_value(&headers, name).as_deref(), Some("abc"));
         headers.clear();
         headers.append(COOKIE, HeaderValue::from_static("neptun-sessionx=1"));
-        assert_eq!(session_cookie_value(&headers), None);
+        assert_eq!(session_cookie_value(&headers, name), None);
+    }
+
+    #[test]
+    fn the_host_prefixed_cookie_is_secure_on_path_root_without_a_domain() {
+        let token = SessionToken::generate().unwrap();
+        let text = session_cookie(&token, 60, SessionCookie::new(true, true))
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(text.starts_with("__Host-neptun-session="), "{text}");
+        assert!(text.contains("Secure") && text.contains("Path=/"), "{text}");
+        assert!(!text.contains("Domain"), "{text}");
     }
 }

@@ -94,7 +94,7 @@ pub async fn end_session(
     }
     telemetry::sessions_revoked(Revocation::User, 1);
     if session_id == current.session.public_id {
-        let clear = [(SET_COOKIE, clearing_cookie(state.cookie_secure))];
+        let clear = [(SET_COOKIE, clearing_cookie(state.cookie))];
         return Ok((clear, Json(true)).into_response());
     }
     Ok(Json(true).into_response())

@@ -1,66 +1,86 @@
-//! The per-account throttle as the handlers use it: look before a password
-//! check, count a failure after a wrong one, forget after a right one. Keyed
-//! by the normalised *submitted* email, so a 429 never tells whether an
-//! account exists. Off with `--rate-limits off`.
+//! The per-account throttle as the handlers use it: reserve the attempt
+//! before a password check (it counts as a failure until it succeeds), then
+//! forgive it after a right password. The reservation is one transaction in
+//! the database, so a burst of concurrent attempts, through any number of
+//! instances, reaches at most the free failures. Keyed by the normalised
+//! *submitted* email, so a 429 never tells whether an account exists. Off
+//! with `--rate-limits off`.
 
 use super::AppState;
 use crate::domain::email::Email;
-use crate::domain::throttle::{self, FailureRecord};
+use crate::domain::password::Password;
+use crate::domain::password_hasher::{HashingError, Verification};
+use crate::domain::throttle;
 use crate::domain::time::Timestamp;
 use crate::domain::user::UserId;
 use crate::error::ApiError;
-use crate::store::PasswordChangeLimit;
+use crate::store::{PasswordChangeLimit, PasswordCheckReservation};
 use crate::telemetry;
 
-/// What the throttle knew before a password check, to settle it afterwards.
+/// A password check the throttle let through, counted as a failure already.
 pub struct PasswordCheck {
-    email: Email,
-    had_failures: bool,
+    /// `None` when the throttle is off.
+    email: Option<Email>,
 }
 
-/// 429 while `email` must wait after repeated failures; otherwise a ticket
-/// to report the outcome of the password check with.
-pub async fn before_password_check(
+/// 429 while `email` must wait after repeated failures; otherwise the
+/// attempt is reserved (counted) and the ticket runs the check.
+pub async fn reserve_password_check(
     state: &AppState,
     email: &Email,
 ) -> Result<PasswordCheck, ApiError> {
-    let record: Option<FailureRecord> = if state.account_throttle() {
-        state.store.password_failures(email).await?
-    } else {
-        None
-    };
-    if let Some(wait) = throttle::retry_after(record, Timestamp::now()) {
-        telemetry::throttled("password_failures");
-        tracing::warn!(
-            limit = "per-account password failures",
-            retry_after_secs = wait.as_secs(),
-            "rate limit reached: an account waits after {} failed password checks (fixed; --rate-limits off switches it off, local experiments only)",
-            throttle::FREE_FAILURES,
-        );
-        return Err(ApiError::too_many_requests(wait));
+    if !state.account_throttle() {
+        return Ok(PasswordCheck { email: None });
     }
-    Ok(PasswordCheck {
-        email: email.clone(),
-        had_failures: record.is_some(),
-    })
+    match state
+        .store
+        .reserve_password_check(email, Timestamp::now())
+        .await?
+    {
+        PasswordCheckReservation::Reserved => Ok(PasswordCheck {
+            email: Some(email.clone()),
+        }),
+        PasswordCheckReservation::Wait(wait) => {
+            telemetry::throttled("password_failures");
+            tracing::warn!(
+                limit = "per-account password failures",
+                retry_after_secs = wait.as_secs(),
+                "rate limit reached: an account waits after {} failed password checks (fixed; --rate-limits off switches it off, local experiments only)",
+                throttle::FREE_FAILURES,
+            );
+            Err(ApiError::too_many_requests(wait))
+        }
+    }
 }
 
 impl PasswordCheck {
-    /// Counts a wrong password.
-    pub async fn failed(self, state: &AppState) -> Result<(), ApiError> {
-        if state.account_throttle() {
-            state
-                .store
-                .record_password_failure(&self.email, Timestamp::now())
-                .await?;
+    /// Verifies `password` against `stored` (the dummy hash when `None`). A
+    /// full hashing queue checked nothing, so it gives the reservation back.
+    pub async fn verify(
+        &self,
+        state: &AppState,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<Verification, ApiError> {
+        match state.hasher.verify(password, stored).await {
+            Ok(verification) => Ok(verification),
+            Err(err @ HashingError::Busy) => {
+                if let Some(email) = &self.email {
+                    state.store.release_password_check(email).await?;
+                }
+                Err(err.into())
+            }
+            Err(err) => Err(err.into()),
         }
-        Ok(())
     }
 
-    /// A right password resets the count (no write when there was none).
+    /// A wrong password: the reservation stays, as the failure it is.
+    pub fn failed(self) {}
+
+    /// A right password forgets the failures, this reservation included.
     pub async fn succeeded(self, state: &AppState) -> Result<(), ApiError> {
-        if state.account_throttle() && self.had_failures {
-            state.store.clear_password_failures(&self.email).await?;
+        if let Some(email) = &self.email {
+            state.store.clear_password_failures(email).await?;
         }
         Ok(())
     }

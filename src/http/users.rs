@@ -74,14 +74,15 @@ pub async fn update_user(
     let JsonObject(body) = body.map_err(ApiError::for_update)?;
     let input = UpdateInput::parse(&body, &state.new_passwords)?;
 
-    // Per-account throttle: waits after failed password checks, and the cap
-    // on password changes.
-    let password_check = match &input.current_password {
-        Some(_) => Some(throttle::before_password_check(&state, &current.user.email).await?),
-        None => None,
-    };
+    // Per-account throttle: the cap on password changes (a look), then the
+    // waits after failed password checks (a reservation, so nothing needs
+    // giving back when the cap refuses).
     let password_change_limit = match &input.password {
         Some(_) => throttle::password_change_allowed(&state, &current.user.id).await?,
+        None => None,
+    };
+    let password_check = match &input.current_password {
+        Some(_) => Some(throttle::reserve_password_check(&state, &current.user.email).await?),
         None => None,
     };
 
@@ -144,7 +145,7 @@ pub async fn update_user(
     tracing::info!(user_id = %user.id, password_changed, "account updated");
 
     let max_age = state.sessions.cookie_max_age(rotated.row.created_at, now);
-    let cookie = session_cookie(&rotated.token, max_age, state.cookie_secure);
+    let cookie = session_cookie(&rotated.token, max_age, state.cookie);
     Ok(([(SET_COOKIE, cookie)], Json(user_body(&user))).into_response())
 }
 
@@ -159,7 +160,7 @@ pub async fn update_user(
         (status = 200, description = "`true`: the account and every session of it are gone; the cookie is cleared.", body = bool, content_type = "application/json",
             headers(("set-cookie" = String, description = "`neptun-session=; …; Max-Age=0`"))),
         (status = 401, description = "`Unauthorized`: no valid session.", body = ErrorBody),
-        (status = 403, description = "`Cross-site request refused`.", body = ErrorBody),
+        (status = 403, description = "`Cross-site request refused`, or `Recent authentication required` (with `--require-recent-auth` or `--strict`: the session's last password proof is older than the window; log in again, then delete).", body = ErrorBody),
         (status = 404, description = "`User not found`: not the caller's id; nothing is touched.", body = ErrorBody),
     )
 )]
@@ -169,13 +170,16 @@ pub async fn delete_user(
     user_id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     ensure_own_id(&current, user_id)?;
+    // Irreversible, so like a PATCH it needs a recent password proof: a
+    // stolen or forgotten-open session alone cannot delete the account.
+    ensure_recent_authentication(&state, &current, false)?;
     let Some(ended_sessions) = state.store.delete_user(&current.user.id).await? else {
         // Deleted by a concurrent request; this session died with it.
         return Err(ApiError::Unauthorized);
     };
     telemetry::sessions_revoked(Revocation::AccountDeleted, ended_sessions);
     tracing::info!(user_id = %current.user.id, "user deleted");
-    let clear = [(SET_COOKIE, clearing_cookie(state.cookie_secure))];
+    let clear = [(SET_COOKIE, clearing_cookie(state.cookie))];
     Ok((clear, Json(true)).into_response())
 }
 
@@ -235,11 +239,11 @@ async fn verify_current_password(
         .find_password_hash(&current.user.id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    let verification = state.hasher.verify(current_password, Some(stored)).await?;
+    let verification = check.verify(state, current_password, Some(stored)).await?;
     if verification.matched {
         check.succeeded(state).await
     } else {
-        check.failed(state).await?;
+        check.failed();
         Err(ApiError::InvalidBody {
             shape: BodyShape::Update,
             issues: vec![Issue::wrong_current_password()],
@@ -247,8 +251,9 @@ async fn verify_current_password(
     }
 }
 
-/// With `--require-recent-auth`, a change needs a password proof (sign-up,
-/// login, or `current_password`) within the window. It reads
+/// With `--require-recent-auth` (or `--strict`), a change or a deletion
+/// needs a password proof (sign-up, login, or `current_password`) within
+/// the window. It reads
 /// `authenticated_at`, never `loggedInAt`, which every rotation renews.
 fn ensure_recent_authentication(
     state: &AppState,

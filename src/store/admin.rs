@@ -67,4 +67,10 @@ pub trait AdminStore: Store {
     /// A consistent copy of the database in `destination`, taken while it
     /// is in use (SQLite's online backup). PostgreSQL has `pg_dump`.
     async fn backup(&self, destination: &Path) -> Result<(), StoreError>;
+
+    /// Whether [`Self::backup`] can work here, asked before a destination
+    /// file is made for it.
+    fn can_back_up(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod history;
 mod postgres;
 mod sqlite;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 pub use history::{AccountHistory, SessionSummary};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use throttle::{PasswordCheckReservation, ThrottleStore};
 
 use crate::config::{DatabaseUrl, SqliteSynchronous};
 use crate::domain::client::ClientOrigin;
@@ -20,7 +22,6 @@ use crate::domain::email::Email;
 use crate::domain::event::NewEvent;
 use crate::domain::session::SessionRow;
 use crate::domain::session_token::SessionTokenHash;
-use crate::domain::throttle::FailureRecord;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 
@@ -115,7 +116,7 @@ pub enum StoreError {
 
 /// The operations the HTTP layer needs, each one transaction.
 #[async_trait]
-pub trait Store: AccountHistory + Send + Sync + 'static {
+pub trait Store: AccountHistory + ThrottleStore + Send + Sync + 'static {
     /// Creates a user, their first session and its `sign_up` event together.
     async fn create_user(&self, user: NewUser, session: NewSession) -> Result<(), StoreError>;
 
@@ -176,35 +177,6 @@ pub trait Store: AccountHistory + Send + Sync + 'static {
         &self,
         created_before: Timestamp,
         seen_before: Timestamp,
-    ) -> Result<u64, StoreError>;
-
-    /// Consecutive failed password checks recorded for `email`.
-    async fn password_failures(&self, email: &Email) -> Result<Option<FailureRecord>, StoreError>;
-
-    /// Counts one more failed password check for `email`.
-    async fn record_password_failure(
-        &self,
-        email: &Email,
-        now: Timestamp,
-    ) -> Result<(), StoreError>;
-
-    /// Forgets the failures of `email` after a correct password.
-    async fn clear_password_failures(&self, email: &Email) -> Result<(), StoreError>;
-
-    /// Successful password changes of `user_id` since `since`: how many, and
-    /// when the oldest of them happened.
-    async fn password_changes_since(
-        &self,
-        user_id: &UserId,
-        since: Timestamp,
-    ) -> Result<(u32, Option<Timestamp>), StoreError>;
-
-    /// Removes failure records untouched since `failures_before` and password
-    /// changes older than `changes_before`; returns how many rows.
-    async fn delete_stale_throttle_records(
-        &self,
-        failures_before: Timestamp,
-        changes_before: Timestamp,
     ) -> Result<u64, StoreError>;
 
     /// A cheap round trip that proves the database answers.

@@ -72,6 +72,32 @@ pub async fn spawn_app_with(backend: &Backend, extra: &[&str]) -> TestApp {
 /// Spawns the app on `database`, reached through `database_url` (which may
 /// lead through a proxy).
 pub async fn spawn_app_on(database: TestDatabase, database_url: &str, extra: &[&str]) -> TestApp {
+    let instance = spawn_instance(database_url, extra).await;
+    TestApp {
+        address: instance.address,
+        database,
+        hasher: instance.hasher,
+        _stop: instance._stop,
+    }
+}
+
+/// A running app on a database someone else owns: a second instance behind
+/// the same load balancer.
+pub struct Instance {
+    pub address: SocketAddr,
+    pub hasher: PasswordHasher,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Instance {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
+
+/// Starts the app on `database_url` with the test defaults and `extra`. It
+/// runs on a runtime and threads of its own, as it would in its own process.
+pub async fn spawn_instance(database_url: &str, extra: &[&str]) -> Instance {
     let config = config(database_url, extra);
     let (ready, started) = oneshot::channel();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -96,9 +122,8 @@ pub async fn spawn_app_on(database: TestDatabase, database_url: &str, extra: &[&
         });
     });
     let (address, hasher) = started.await.expect("server started");
-    TestApp {
+    Instance {
         address,
-        database,
         hasher,
         _stop: stop,
     }

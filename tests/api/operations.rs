@@ -1,5 +1,5 @@
-//! What an operator relies on: `/metrics`, graceful shutdown, and no debug
-//! routes in the shipped binary.
+//! What an operator relies on: `/metrics` on its private listener only,
+//! graceful shutdown, and no debug routes in the shipped binary.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -23,10 +23,30 @@ fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     })
 }
 
+/// A loopback address for `--metrics-listen`, free a moment ago.
+fn metrics_address() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .to_string()
+}
+
+/// `GET /metrics` on the metrics listener, once it answers.
+async fn scrape(metrics_address: &str) -> reqwest::Response {
+    for _ in 0..50 {
+        if let Ok(response) = reqwest::get(format!("http://{metrics_address}/metrics")).await {
+            return response;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the metrics listener does not answer");
+}
+
 backend_test!(metrics_count_sign_ups_failed_logins_and_patches_by_route_never_by_id);
 async fn metrics_count_sign_ups_failed_logins_and_patches_by_route_never_by_id(backend: Backend) {
     let database = backend.fresh_database().await;
-    let server = ServerProcess::start(&database.url(), &[]);
+    let private = metrics_address();
+    let server = ServerProcess::start(&database.url(), &["--metrics-listen", &private]);
     let mut browser = Browser::new(&server.base_url());
     assert_eq!(
         browser
@@ -45,14 +65,16 @@ async fn metrics_count_sign_ups_failed_logins_and_patches_by_route_never_by_id(b
         .await;
     assert_eq!(patched.status, 200);
 
-    let response = browser.get("/metrics").await;
-    assert_eq!(response.status, 200);
+    let response = scrape(&private).await;
+    assert_eq!(response.status(), 200);
     assert!(
         response
-            .header("content-type")
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
             .is_some_and(|value| value.starts_with("text/plain"))
     );
-    let metrics = response.text;
+    let metrics = response.text().await.expect("body");
     let count = |name, labels: &[(&str, &str)]| sample(&metrics, name, labels);
     assert_eq!(count("neptun_sign_ups_total", &[]), Some(1.0));
     assert_eq!(
@@ -83,14 +105,18 @@ async fn metrics_count_sign_ups_failed_logins_and_patches_by_route_never_by_id(b
 #[tokio::test]
 async fn throttle_refusals_are_counted_by_limit() {
     let database = Backend::Sqlite.fresh_database().await;
-    let server = ServerProcess::start(&database.url(), &["--sign-up-rate-limit", "1/1m"]);
+    let private = metrics_address();
+    let server = ServerProcess::start(
+        &database.url(),
+        &["--sign-up-rate-limit", "1/1m", "--metrics-listen", &private],
+    );
     let mut first = Browser::new(&server.base_url());
     assert_eq!(first.sign_up("one@example.com", PASSWORD).await.status, 200);
     let refused = Browser::new(&server.base_url())
         .sign_up("two@example.com", PASSWORD)
         .await;
     assert_eq!(refused.status, 429);
-    let metrics = Browser::new(&server.base_url()).get("/metrics").await.text;
+    let metrics = scrape(&private).await.text().await.expect("body");
     assert_eq!(
         sample(
             &metrics,
@@ -102,29 +128,21 @@ async fn throttle_refusals_are_counted_by_limit() {
 }
 
 #[tokio::test]
-async fn with_metrics_listen_the_metrics_are_only_on_that_address() {
+async fn the_metrics_are_never_on_the_public_port() {
     let database = Backend::Sqlite.fresh_database().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let metrics_address = format!("127.0.0.1:{port}");
-    let server = ServerProcess::start(&database.url(), &["--metrics-listen", &metrics_address]);
+    let without = ServerProcess::start(&database.url(), &[]);
+    let public = Browser::new(&without.base_url()).get("/metrics").await;
+    public.assert_error(404, "Not Found");
+    drop(without);
 
+    let private = metrics_address();
+    let server = ServerProcess::start(&database.url(), &["--metrics-listen", &private]);
     let main = Browser::new(&server.base_url()).get("/metrics").await;
     assert_eq!(main.status, 404);
-    let mut private = None;
-    for _ in 0..50 {
-        if let Ok(response) = reqwest::get(format!("http://{metrics_address}/metrics")).await {
-            private = Some(response);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let private = private.expect("the metrics listener answers");
-    assert_eq!(private.status(), 200);
+    let scraped = scrape(&private).await;
+    assert_eq!(scraped.status(), 200);
     assert!(
-        private
+        scraped
             .text()
             .await
             .expect("body")

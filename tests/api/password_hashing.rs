@@ -21,6 +21,9 @@ async fn a_login_flood_gets_503_with_retry_after_while_session_checks_answer(bac
             "8",
             "--rate-limits",
             "off",
+            // 65 clients from one address: more than the default cap of 64.
+            "--max-connections-per-address",
+            "128",
         ],
     )
     .await;

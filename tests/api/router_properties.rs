@@ -160,6 +160,7 @@ async fn check(
 async fn sign_up(router: &Router, email: &str) -> Account {
     let body = json!({"email": email, "password": PASSWORD});
     let request = Request::post("/api/auth/sign-up")
+        .header("host", "localhost")
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .expect("request");

@@ -177,6 +177,9 @@ fn server_args(address: SocketAddr, database: &Path) -> Vec<String> {
         "serve".into(),
         "--rate-limits".into(),
         "off".into(),
+        // Every load connection comes from one loopback address.
+        "--max-connections-per-address".into(),
+        "1024".into(),
         "--listen".into(),
         address.to_string(),
         "--database-url".into(),

@@ -144,6 +144,10 @@ impl AdminStore for PostgresStore {
     }
 
     async fn backup(&self, _destination: &Path) -> Result<(), StoreError> {
+        self.can_back_up()
+    }
+
+    fn can_back_up(&self) -> Result<(), StoreError> {
         Err(StoreError::Database(
             "backup copies SQLite databases; back PostgreSQL up with pg_dump".into(),
         ))

@@ -5,22 +5,23 @@
 mod admin;
 mod connect;
 mod history;
+mod rows;
+mod throttle;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
-use tokio_postgres::Row;
 
 use self::connect::{from_driver, unreachable};
+use self::rows::{SELECT_SESSION, insert_session, insert_user, session_from_row};
+use self::throttle::record_password_change;
 use super::{
-    AccountUpdate, AccountUpdated, Credentials, NewSession, NewUser, PasswordChangeLimit,
-    PoolStatus, SessionWithUser, Store, StoreError,
+    AccountUpdate, AccountUpdated, Credentials, NewSession, NewUser, PoolStatus, SessionWithUser,
+    Store, StoreError,
 };
 use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
 use crate::domain::event::NewEvent;
-use crate::domain::session::SessionRow;
 use crate::domain::session_token::SessionTokenHash;
-use crate::domain::throttle::FailureRecord;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 
@@ -40,140 +41,6 @@ impl PostgresStore {
 
     async fn client(&self) -> Result<Object, StoreError> {
         self.pool.get().await.map_err(unreachable)
-    }
-}
-
-const SELECT_SESSION: &str = "
-    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email,
-           s.public_id
-    FROM sessions AS s JOIN users AS u ON u.id = s.user_id
-    WHERE s.token_hash = $1";
-
-const INSERT_SESSION: &str = "
-    INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at,
-                          logged_in_at, public_id, user_agent, address)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-
-async fn insert_user(
-    client: &impl deadpool_postgres::GenericClient,
-    user: &NewUser,
-) -> Result<(), StoreError> {
-    let statement = client
-        .prepare_cached(
-            "INSERT INTO users (id, email, password_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $4)",
-        )
-        .await
-        .map_err(from_driver)?;
-    client
-        .execute(
-            &statement,
-            &[
-                &user.id.as_str(),
-                &user.email.as_str(),
-                &user.password_hash,
-                &user.created_at.as_millis(),
-            ],
-        )
-        .await
-        .map_err(from_driver)?;
-    Ok(())
-}
-
-/// Inserts the session and the event that started it.
-async fn insert_session(
-    client: &deadpool_postgres::Transaction<'_>,
-    new: &NewSession,
-) -> Result<(), StoreError> {
-    let session = &new.row;
-    let statement = client
-        .prepare_cached(INSERT_SESSION)
-        .await
-        .map_err(from_driver)?;
-    client
-        .execute(
-            &statement,
-            &[
-                &session.token_hash.0.as_slice(),
-                &session.user_id.as_str(),
-                &session.created_at.as_millis(),
-                &session.authenticated_at.as_millis(),
-                &session.last_seen_at.as_millis(),
-                &session.logged_in_at.as_millis(),
-                &session.public_id,
-                &new.origin.user_agent,
-                &new.origin.address,
-            ],
-        )
-        .await
-        .map_err(from_driver)?;
-    history::insert_event(client, &new.event).await
-}
-
-/// Counts the user's recent password changes and records this one, or
-/// refuses it when the cap is reached.
-async fn record_password_change(
-    transaction: &deadpool_postgres::Transaction<'_>,
-    user_id: &UserId,
-    limit: PasswordChangeLimit,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let (count, oldest) = count_password_changes(transaction, user_id, limit.since).await?;
-    if count >= limit.max {
-        return Err(StoreError::TooManyPasswordChanges {
-            oldest: oldest.unwrap_or(now),
-        });
-    }
-    let statement = transaction
-        .prepare_cached("INSERT INTO password_changes (user_id, changed_at) VALUES ($1, $2)")
-        .await
-        .map_err(from_driver)?;
-    transaction
-        .execute(&statement, &[&user_id.as_str(), &now.as_millis()])
-        .await
-        .map_err(from_driver)?;
-    Ok(())
-}
-
-async fn count_password_changes(
-    client: &impl deadpool_postgres::GenericClient,
-    user_id: &UserId,
-    since: Timestamp,
-) -> Result<(u32, Option<Timestamp>), StoreError> {
-    let statement = client
-        .prepare_cached(
-            "SELECT COUNT(*), MIN(changed_at) FROM password_changes WHERE user_id = $1 AND changed_at > $2",
-        )
-        .await
-        .map_err(from_driver)?;
-    let row = client
-        .query_one(&statement, &[&user_id.as_str(), &since.as_millis()])
-        .await
-        .map_err(from_driver)?;
-    let count: i64 = row.get(0);
-    let oldest: Option<i64> = row.get(1);
-    Ok((
-        u32::try_from(count).unwrap_or(u32::MAX),
-        oldest.map(Timestamp::from_millis),
-    ))
-}
-
-fn session_from_row(token_hash: SessionTokenHash, row: &Row) -> SessionWithUser {
-    let user_id = UserId::from_trusted(row.get(0));
-    SessionWithUser {
-        session: SessionRow {
-            token_hash,
-            public_id: row.get(6),
-            user_id: user_id.clone(),
-            created_at: Timestamp::from_millis(row.get(1)),
-            authenticated_at: Timestamp::from_millis(row.get(2)),
-            last_seen_at: Timestamp::from_millis(row.get(3)),
-            logged_in_at: Timestamp::from_millis(row.get(4)),
-        },
-        user: User {
-            id: user_id,
-            email: Email::from_trusted(row.get(5)),
-        },
     }
 }
 
@@ -432,91 +299,6 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(from_driver)
-    }
-
-    async fn password_failures(&self, email: &Email) -> Result<Option<FailureRecord>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT failures, last_failure_at FROM password_failures WHERE email = $1",
-            )
-            .await
-            .map_err(from_driver)?;
-        let row = client
-            .query_opt(&statement, &[&email.as_str()])
-            .await
-            .map_err(from_driver)?;
-        Ok(row.map(|row| FailureRecord {
-            failures: u32::try_from(row.get::<_, i64>(0)).unwrap_or(u32::MAX),
-            last_failure_at: Timestamp::from_millis(row.get(1)),
-        }))
-    }
-
-    async fn record_password_failure(
-        &self,
-        email: &Email,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "INSERT INTO password_failures (email, failures, last_failure_at) VALUES ($1, 1, $2)
-                 ON CONFLICT (email) DO UPDATE
-                 SET failures = password_failures.failures + 1, last_failure_at = excluded.last_failure_at",
-            )
-            .await
-            .map_err(from_driver)?;
-        client
-            .execute(&statement, &[&email.as_str(), &now.as_millis()])
-            .await
-            .map_err(from_driver)?;
-        Ok(())
-    }
-
-    async fn clear_password_failures(&self, email: &Email) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "DELETE FROM password_failures WHERE email = $1",
-                &[&email.as_str()],
-            )
-            .await
-            .map_err(from_driver)?;
-        Ok(())
-    }
-
-    async fn password_changes_since(
-        &self,
-        user_id: &UserId,
-        since: Timestamp,
-    ) -> Result<(u32, Option<Timestamp>), StoreError> {
-        let client = self.client().await?;
-        count_password_changes(&client, user_id, since).await
-    }
-
-    async fn delete_stale_throttle_records(
-        &self,
-        failures_before: Timestamp,
-        changes_before: Timestamp,
-    ) -> Result<u64, StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(from_driver)?;
-        let failures = transaction
-            .execute(
-                "DELETE FROM password_failures WHERE last_failure_at < $1",
-                &[&failures_before.as_millis()],
-            )
-            .await
-            .map_err(from_driver)?;
-        let changes = transaction
-            .execute(
-                "DELETE FROM password_changes WHERE changed_at < $1",
-                &[&changes_before.as_millis()],
-            )
-            .await
-            .map_err(from_driver)?;
-        transaction.commit().await.map_err(from_driver)?;
-        Ok(failures + changes)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -16,6 +16,32 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read connections kept open; reads beyond this wait for one.
 pub const READ_CONNECTIONS: usize = 4;
 
+/// Creates the database file owner-only (0600) when it does not exist yet.
+/// SQLite would create it 0644 less the umask, and gives its `-wal` and
+/// `-shm` files the mode of the database file, so this covers all three. An
+/// existing file keeps the mode its operator gave it; a missing folder is
+/// left for the open to report.
+pub fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(crate::backup_file::OWNER_ONLY)
+        .open(path);
+    match created {
+        Ok(_) => Ok(()),
+        Err(err)
+            if matches!(
+                err.kind(),
+                std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotFound
+            ) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// Opens a read-write connection with WAL-friendly settings.
 pub fn open(path: &Path, synchronous: SqliteSynchronous) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE

@@ -5,27 +5,29 @@ mod admin;
 mod connection;
 mod history;
 mod migrations;
+mod rows;
+mod throttle;
 mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use self::connection::ReadPool;
+use self::rows::{SELECT_SESSION, insert_session, insert_user, session_from_row};
+use self::throttle::record_password_change;
 use self::writer::Writer;
 use super::{
-    AccountUpdate, AccountUpdated, Credentials, NewSession, NewUser, PasswordChangeLimit,
-    PoolStatus, SessionWithUser, Store, StoreError,
+    AccountUpdate, AccountUpdated, Credentials, NewSession, NewUser, PoolStatus, SessionWithUser,
+    Store, StoreError,
 };
 use crate::config::SqliteSynchronous;
 use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
 use crate::domain::event::NewEvent;
-use crate::domain::session::SessionRow;
 use crate::domain::session_token::SessionTokenHash;
-use crate::domain::throttle::FailureRecord;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 
@@ -39,6 +41,9 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub async fn open(path: PathBuf, synchronous: SqliteSynchronous) -> Result<Self, StoreError> {
         let writer_path = path.clone();
+        connection::create_owner_only(&path).map_err(|err| {
+            StoreError::Database(format!("cannot create {}: {err}", path.display()))
+        })?;
         let connection =
             tokio::task::spawn_blocking(move || open_writer(&writer_path, synchronous))
                 .await
@@ -81,108 +86,6 @@ fn open_writer(path: &Path, synchronous: SqliteSynchronous) -> Result<Connection
     }
     migrations::migrate(&mut connection).map_err(|err| describe(err.to_string()))?;
     Ok(connection)
-}
-
-const SELECT_SESSION: &str = "
-    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email,
-           s.public_id
-    FROM sessions AS s JOIN users AS u ON u.id = s.user_id
-    WHERE s.token_hash = ?1";
-
-const INSERT_SESSION: &str = "
-    INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at,
-                          logged_in_at, public_id, user_agent, address)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-
-fn insert_user(connection: &Connection, user: &NewUser) -> rusqlite::Result<()> {
-    connection
-        .prepare_cached(
-            "INSERT INTO users (id, email, password_hash, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?4)",
-        )?
-        .execute((
-            user.id.as_str(),
-            user.email.as_str(),
-            &user.password_hash,
-            user.created_at.as_millis(),
-        ))?;
-    Ok(())
-}
-
-/// Inserts the session and the event that started it.
-fn insert_session(connection: &Connection, new: &NewSession) -> rusqlite::Result<()> {
-    let session = &new.row;
-    connection.prepare_cached(INSERT_SESSION)?.execute((
-        session.token_hash.0.as_slice(),
-        session.user_id.as_str(),
-        session.created_at.as_millis(),
-        session.authenticated_at.as_millis(),
-        session.last_seen_at.as_millis(),
-        session.logged_in_at.as_millis(),
-        &session.public_id,
-        new.origin.user_agent.as_deref(),
-        new.origin.address.as_deref(),
-    ))?;
-    history::insert_event(connection, &new.event)
-}
-
-/// Counts the user's recent password changes and records this one, or
-/// refuses it when the cap is reached.
-fn record_password_change(
-    connection: &Connection,
-    user_id: &UserId,
-    limit: PasswordChangeLimit,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let (count, oldest) = count_password_changes(connection, user_id, limit.since)?;
-    if count >= limit.max {
-        return Err(StoreError::TooManyPasswordChanges {
-            oldest: oldest.unwrap_or(now),
-        });
-    }
-    connection
-        .prepare_cached("INSERT INTO password_changes (user_id, changed_at) VALUES (?1, ?2)")?
-        .execute((user_id.as_str(), now.as_millis()))?;
-    Ok(())
-}
-
-fn count_password_changes(
-    connection: &Connection,
-    user_id: &UserId,
-    since: Timestamp,
-) -> rusqlite::Result<(u32, Option<Timestamp>)> {
-    connection
-        .prepare_cached(
-            "SELECT COUNT(*), MIN(changed_at) FROM password_changes WHERE user_id = ?1 AND changed_at > ?2",
-        )?
-        .query_row((user_id.as_str(), since.as_millis()), |row| {
-            Ok((
-                row.get::<_, u32>(0)?,
-                row.get::<_, Option<i64>>(1)?.map(Timestamp::from_millis),
-            ))
-        })
-}
-
-fn session_from_row(
-    token_hash: SessionTokenHash,
-    row: &Row<'_>,
-) -> rusqlite::Result<SessionWithUser> {
-    let user_id = UserId::from_trusted(row.get(0)?);
-    Ok(SessionWithUser {
-        session: SessionRow {
-            token_hash,
-            public_id: row.get(6)?,
-            user_id: user_id.clone(),
-            created_at: Timestamp::from_millis(row.get(1)?),
-            authenticated_at: Timestamp::from_millis(row.get(2)?),
-            last_seen_at: Timestamp::from_millis(row.get(3)?),
-            logged_in_at: Timestamp::from_millis(row.get(4)?),
-        },
-        user: User {
-            id: user_id,
-            email: Email::from_trusted(row.get(5)?),
-        },
-    })
 }
 
 #[async_trait]
@@ -436,90 +339,6 @@ impl Store for SqliteStore {
                     )?
                     .execute((created_before.as_millis(), seen_before.as_millis()))?;
                 Ok(deleted as u64)
-            })
-            .await
-    }
-
-    async fn password_failures(&self, email: &Email) -> Result<Option<FailureRecord>, StoreError> {
-        let email = email.clone();
-        self.readers
-            .read(move |connection| {
-                let found = connection
-                    .prepare_cached(
-                        "SELECT failures, last_failure_at FROM password_failures WHERE email = ?1",
-                    )?
-                    .query_row([email.as_str()], |row| {
-                        Ok(FailureRecord {
-                            failures: row.get(0)?,
-                            last_failure_at: Timestamp::from_millis(row.get(1)?),
-                        })
-                    })
-                    .optional()?;
-                Ok(found)
-            })
-            .await
-    }
-
-    async fn record_password_failure(
-        &self,
-        email: &Email,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let email = email.clone();
-        self.writer
-            .write(move |connection| {
-                connection
-                    .prepare_cached(
-                        "INSERT INTO password_failures (email, failures, last_failure_at) VALUES (?1, 1, ?2)
-                         ON CONFLICT (email) DO UPDATE
-                         SET failures = password_failures.failures + 1, last_failure_at = excluded.last_failure_at",
-                    )?
-                    .execute((email.as_str(), now.as_millis()))?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn clear_password_failures(&self, email: &Email) -> Result<(), StoreError> {
-        let email = email.clone();
-        self.writer
-            .write(move |connection| {
-                connection
-                    .prepare_cached("DELETE FROM password_failures WHERE email = ?1")?
-                    .execute([email.as_str()])?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn password_changes_since(
-        &self,
-        user_id: &UserId,
-        since: Timestamp,
-    ) -> Result<(u32, Option<Timestamp>), StoreError> {
-        let user_id = user_id.clone();
-        self.readers
-            .read(move |connection| Ok(count_password_changes(connection, &user_id, since)?))
-            .await
-    }
-
-    async fn delete_stale_throttle_records(
-        &self,
-        failures_before: Timestamp,
-        changes_before: Timestamp,
-    ) -> Result<u64, StoreError> {
-        self.writer
-            .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let failures = transaction
-                    .prepare_cached("DELETE FROM password_failures WHERE last_failure_at < ?1")?
-                    .execute([failures_before.as_millis()])?;
-                let changes = transaction
-                    .prepare_cached("DELETE FROM password_changes WHERE changed_at < ?1")?
-                    .execute([changes_before.as_millis()])?;
-                transaction.commit()?;
-                Ok((failures + changes) as u64)
             })
             .await
     }

@@ -1,0 +1,76 @@
+//! Rows shared by the store's operations and the admin commands: inserting
+//! users and sessions, reading a session with its user.
+
+use rusqlite::{Connection, Row};
+
+use crate::domain::email::Email;
+use crate::domain::session::SessionRow;
+use crate::domain::session_token::SessionTokenHash;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{User, UserId};
+use crate::store::{NewSession, NewUser, SessionWithUser};
+
+pub(super) const SELECT_SESSION: &str = "
+    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email,
+           s.public_id
+    FROM sessions AS s JOIN users AS u ON u.id = s.user_id
+    WHERE s.token_hash = ?1";
+
+pub(super) const INSERT_SESSION: &str = "
+    INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at,
+                          logged_in_at, public_id, user_agent, address)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+pub(super) fn insert_user(connection: &Connection, user: &NewUser) -> rusqlite::Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO users (id, email, password_hash, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+        )?
+        .execute((
+            user.id.as_str(),
+            user.email.as_str(),
+            &user.password_hash,
+            user.created_at.as_millis(),
+        ))?;
+    Ok(())
+}
+
+/// Inserts the session and the event that started it.
+pub(super) fn insert_session(connection: &Connection, new: &NewSession) -> rusqlite::Result<()> {
+    let session = &new.row;
+    connection.prepare_cached(INSERT_SESSION)?.execute((
+        session.token_hash.0.as_slice(),
+        session.user_id.as_str(),
+        session.created_at.as_millis(),
+        session.authenticated_at.as_millis(),
+        session.last_seen_at.as_millis(),
+        session.logged_in_at.as_millis(),
+        &session.public_id,
+        new.origin.user_agent.as_deref(),
+        new.origin.address.as_deref(),
+    ))?;
+    super::history::insert_event(connection, &new.event)
+}
+
+pub(super) fn session_from_row(
+    token_hash: SessionTokenHash,
+    row: &Row<'_>,
+) -> rusqlite::Result<SessionWithUser> {
+    let user_id = UserId::from_trusted(row.get(0)?);
+    Ok(SessionWithUser {
+        session: SessionRow {
+            token_hash,
+            public_id: row.get(6)?,
+            user_id: user_id.clone(),
+            created_at: Timestamp::from_millis(row.get(1)?),
+            authenticated_at: Timestamp::from_millis(row.get(2)?),
+            last_seen_at: Timestamp::from_millis(row.get(3)?),
+            logged_in_at: Timestamp::from_millis(row.get(4)?),
+        },
+        user: User {
+            id: user_id,
+            email: Email::from_trusted(row.get(5)?),
+        },
+    })
+}
