@@ -84,21 +84,27 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .or_else(|| hop.parse::<SocketAddr>().ok().map(|address| address.ip()))
 }
 
+/// A request from `peer`, with `X-Forwarded-For: forwarded` when given.
+#[cfg(test)]
+pub(crate) fn test_request(peer: &str, forwarded: Option<&str>) -> Request<()> {
+    let mut request = Request::new(());
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+    if let Some(forwarded) = forwarded {
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", forwarded.parse().unwrap());
+    }
+    request
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn request(peer: &str, forwarded: Option<&str>) -> Request<()> {
-        let mut request = Request::new(());
-        request
-            .extensions_mut()
-            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
-        if let Some(forwarded) = forwarded {
-            request
-                .headers_mut()
-                .insert("x-forwarded-for", forwarded.parse().unwrap());
-        }
-        request
+        test_request(peer, forwarded)
     }
 
     fn ip(text: &str) -> IpAddr {

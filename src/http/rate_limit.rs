@@ -133,24 +133,8 @@ pub(crate) fn rate_key(address: IpAddr) -> IpAddr {
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
-
-    use axum::extract::ConnectInfo;
-
     use super::*;
-
-    fn request(peer: &str, forwarded: Option<&str>) -> Request<()> {
-        let mut request = Request::new(());
-        request
-            .extensions_mut()
-            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
-        if let Some(forwarded) = forwarded {
-            request
-                .headers_mut()
-                .insert("x-forwarded-for", forwarded.parse().unwrap());
-        }
-        request
-    }
+    use crate::http::client_address::test_request as request;
 
     #[test]
     fn ipv6_addresses_share_a_key_per_64_and_mapped_ipv4_is_ipv4() {
