@@ -29,4 +29,5 @@ mod sign_up;
 mod startup;
 mod tcp_proxy;
 mod update_user;
+mod update_user_sessions;
 mod users;
