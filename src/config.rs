@@ -207,7 +207,7 @@ pub struct Config {
     #[arg(
         long,
         env = "NEPTUN_ARGON2_MEMORY_KIB",
-        default_value_t = 19_456,
+        default_value_t = crate::domain::password_hasher::DEFAULT_ARGON2_MEMORY_KIB,
         value_name = "KIB"
     )]
     pub argon2_memory_kib: u32,
@@ -216,7 +216,7 @@ pub struct Config {
     #[arg(
         long,
         env = "NEPTUN_ARGON2_ITERATIONS",
-        default_value_t = 2,
+        default_value_t = crate::domain::password_hasher::DEFAULT_ARGON2_ITERATIONS,
         value_name = "N"
     )]
     pub argon2_iterations: u32,
@@ -225,7 +225,7 @@ pub struct Config {
     #[arg(
         long,
         env = "NEPTUN_ARGON2_PARALLELISM",
-        default_value_t = 1,
+        default_value_t = crate::domain::password_hasher::DEFAULT_ARGON2_PARALLELISM,
         value_name = "N"
     )]
     pub argon2_parallelism: u32,
