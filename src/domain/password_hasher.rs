@@ -16,6 +16,13 @@ use super::argon2_worker::{Computations, Job, spawn_workers};
 use super::password::Password;
 use crate::telemetry;
 
+/// The default Argon2id memory cost in KiB: OWASP's m = 19 MiB.
+pub const DEFAULT_ARGON2_MEMORY_KIB: u32 = 19_456;
+/// The default Argon2id iterations: OWASP's t = 2.
+pub const DEFAULT_ARGON2_ITERATIONS: u32 = 2;
+/// The default Argon2id parallelism: OWASP's p = 1.
+pub const DEFAULT_ARGON2_PARALLELISM: u32 = 1;
+
 /// Argon2id cost settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HashingCost {
@@ -25,12 +32,12 @@ pub struct HashingCost {
 }
 
 impl HashingCost {
-    /// OWASP's Argon2id recommendation (m = 19 MiB, t = 2, p = 1): the
-    /// service's default, and what the benchmark seeds its hashes with.
+    /// The server's default cost (`--argon2-*`), which the benchmark seeds
+    /// and labels with too.
     pub const DEFAULT: Self = Self {
-        memory_kib: 19_456,
-        iterations: 2,
-        parallelism: 1,
+        memory_kib: DEFAULT_ARGON2_MEMORY_KIB,
+        iterations: DEFAULT_ARGON2_ITERATIONS,
+        parallelism: DEFAULT_ARGON2_PARALLELISM,
     };
 }
 
@@ -190,6 +197,16 @@ mod tests {
         iterations: 1,
         parallelism: 1,
     };
+
+    #[test]
+    fn the_default_cost_is_owasps_argon2id_recommendation() {
+        let owasp = HashingCost {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        };
+        assert_eq!(HashingCost::DEFAULT, owasp);
+    }
 
     fn hasher(cost: HashingCost) -> PasswordHasher {
         PasswordHasher::new(cost, 1, 1).unwrap()

@@ -287,4 +287,30 @@ mod tests {
         assert!(text.contains("Secure") && text.contains("Path=/"), "{text}");
         assert!(!text.contains("Domain"), "{text}");
     }
+
+    #[test]
+    fn the_first_of_several_session_cookies_wins_within_and_across_headers() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            COOKIE,
+            HeaderValue::from_static("neptun-session=first; neptun-session=second"),
+        );
+        assert_eq!(
+            session_cookie_value(&headers, SessionCookie::PLAIN_NAME).as_deref(),
+            Some("first")
+        );
+        headers.append(COOKIE, HeaderValue::from_static("neptun-session=third"));
+        assert_eq!(
+            session_cookie_value(&headers, SessionCookie::PLAIN_NAME).as_deref(),
+            Some("first")
+        );
+        headers.clear();
+        headers.append(COOKIE, HeaderValue::from_static("theme=dark"));
+        headers.append(COOKIE, HeaderValue::from_static("neptun-session=early"));
+        headers.append(COOKIE, HeaderValue::from_static("neptun-session=late"));
+        assert_eq!(
+            session_cookie_value(&headers, SessionCookie::PLAIN_NAME).as_deref(),
+            Some("early")
+        );
+    }
 }

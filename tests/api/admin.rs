@@ -277,11 +277,8 @@ async fn backup_copies_a_sqlite_database_in_use() {
     );
 }
 
-#[tokio::test]
-async fn backup_of_postgres_points_to_pg_dump() {
-    let Some(backend) = Backend::postgres() else {
-        return;
-    };
+postgres_test!(backup_of_postgres_points_to_pg_dump);
+async fn backup_of_postgres_points_to_pg_dump(backend: Backend) {
     let service = running(&backend).await;
     let output = admin(&service.database, &["backup", "/nonexistent-dir/x.db"], "");
     assert!(!output.status.success());

@@ -11,6 +11,8 @@ use tokio::sync::OnceCell;
 
 /// The environment variable that turns the PostgreSQL runs on.
 pub const POSTGRES_URL_VAR: &str = "NEPTUN_TEST_POSTGRES_URL";
+/// A file each PostgreSQL test that ran to its end appends its name to.
+pub const POSTGRES_RAN_FILE_VAR: &str = "NEPTUN_TEST_POSTGRES_RAN_FILE";
 /// Test schemas are named `neptun_test_<unix seconds>_<pid>_<n>`.
 const SCHEMA_PREFIX: &str = "neptun_test_";
 /// Schemas older than this were left by a run that died; swept at start.
@@ -27,11 +29,27 @@ macro_rules! backend_test {
                 super::$name(crate::backend::Backend::Sqlite).await;
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(backend) = crate::backend::Backend::postgres() {
-                    super::$name(backend).await;
-                }
+            postgres_test!(@variant $name);
+        }
+    };
+}
+
+/// Declares `$name` (an `async fn(Backend)`) as one test, `$name::postgres`,
+/// for what only PostgreSQL has. Skipped like the PostgreSQL half of
+/// [`backend_test!`], and counted like it.
+macro_rules! postgres_test {
+    ($name:ident) => {
+        mod $name {
+            postgres_test!(@variant $name);
+        }
+    };
+    (@variant $name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn postgres() {
+            let test = crate::backend::postgres_test_name(module_path!());
+            if let Some(backend) = crate::backend::Backend::postgres_for(&test) {
+                super::$name(backend).await;
+                crate::backend::record_postgres_run(&test);
             }
         }
     };
@@ -46,8 +64,10 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// PostgreSQL, if this run has a server for it.
-    pub fn postgres() -> Option<Self> {
+    /// PostgreSQL for the test named `test`, if this run has a server for
+    /// it. Otherwise the skip is said: a `SKIP` line for the test (seen with
+    /// `--nocapture`) and, once per run, a note that is never captured.
+    pub fn postgres_for(test: &str) -> Option<Self> {
         match std::env::var(POSTGRES_URL_VAR) {
             Ok(url) if !url.is_empty() => Some(Self::Postgres(url)),
             _ => {
@@ -55,6 +75,8 @@ impl Backend {
                     std::env::var_os("CI").is_none(),
                     "{POSTGRES_URL_VAR} must be set under CI: PostgreSQL tests may not be skipped there"
                 );
+                eprintln!("SKIP {test}: set {POSTGRES_URL_VAR} to run it");
+                note_skipping_once();
                 None
             }
         }
@@ -86,6 +108,45 @@ impl Backend {
             }
         }
     }
+}
+
+/// `api::x::y` (a test module's path) as the harness lists the test: `x::y::postgres`.
+pub fn postgres_test_name(module_path: &str) -> String {
+    let path = module_path
+        .split_once("::")
+        .map_or(module_path, |(_, path)| path);
+    format!("{path}::postgres")
+}
+
+/// Appends `test` to the file named by [`POSTGRES_RAN_FILE_VAR`], if any:
+/// called when a PostgreSQL test's body has run to its end, so CI can count
+/// the tests that really ran rather than the ones that reported ok.
+pub fn record_postgres_run(test: &str) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os(POSTGRES_RAN_FILE_VAR) else {
+        return;
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|err| panic!("cannot open {}: {err}", path.to_string_lossy()));
+    // One short appended line per write, so tests running at once never interleave.
+    file.write_all(format!("{test}\n").as_bytes())
+        .expect("record the PostgreSQL run");
+}
+
+/// Tells, once per run and past the harness's output capture, that the
+/// PostgreSQL tests report ok without running.
+fn note_skipping_once() {
+    use std::io::Write as _;
+    static NOTED: std::sync::Once = std::sync::Once::new();
+    NOTED.call_once(|| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: {POSTGRES_URL_VAR} is not set: every ::postgres test is skipped and reports ok without running"
+        );
+    });
 }
 
 /// One test's database, removed when dropped.

@@ -192,3 +192,64 @@ async fn an_unknown_route_is_404_before_the_cross_site_check(backend: Backend) {
 
     response.assert_error(404, "Not Found");
 }
+
+backend_test!(the_own_host_on_another_port_is_a_foreign_origin);
+/// Another port on the same host is another origin (another service on the
+/// machine could be the attacker).
+async fn the_own_host_on_another_port_is_a_foreign_origin(backend: Backend) {
+    let app = spawn_app(&backend).await;
+    let port = app.address.port();
+    let other_port = port.checked_add(1).unwrap_or(port - 1);
+    let other = format!("http://{}:{other_port}", app.address.ip());
+
+    let response = post_with(
+        &mut app.browser(),
+        "/api/auth/sign-up",
+        &[("origin", other.as_str())],
+    )
+    .await;
+
+    response.assert_error(403, "Cross-site request refused");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+}
+
+backend_test!(without_a_public_url_the_own_host_and_port_are_own_over_http_and_https);
+/// Behind a TLS proxy the service sees plain http while the browser sends
+/// `https://`: without `--public-url` either scheme is own (contract: "http(s)://").
+async fn without_a_public_url_the_own_host_and_port_are_own_over_http_and_https(backend: Backend) {
+    let app = spawn_app(&backend).await;
+
+    for (scheme, email) in [("http", "plain@example.com"), ("https", "tls@example.com")] {
+        let origin = format!("{scheme}://{}", app.address);
+        let request = app
+            .browser()
+            .request(Method::POST, "/api/auth/sign-up")
+            .header("origin", origin.as_str())
+            .json(&json!({"email": email, "password": PASSWORD}));
+        let response = app.browser().send(request).await;
+
+        assert_eq!(response.status, 200, "{origin}: {}", response.text);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 2);
+}
+
+backend_test!(with_a_public_url_another_scheme_or_port_is_foreign);
+async fn with_a_public_url_another_scheme_or_port_is_foreign(backend: Backend) {
+    let app = spawn_app_with(&backend, &["--public-url", "https://accounts.example.com"]).await;
+
+    for origin in [
+        "http://accounts.example.com",
+        "https://accounts.example.com:8443",
+        "https://example.com",
+    ] {
+        let response = post_with(
+            &mut app.browser(),
+            "/api/auth/sign-up",
+            &[("origin", origin)],
+        )
+        .await;
+
+        response.assert_error(403, "Cross-site request refused");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+}

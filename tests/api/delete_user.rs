@@ -7,8 +7,7 @@ backend_test!(delete_removes_the_user_and_every_session_and_clears_the_cookie);
 async fn delete_removes_the_user_and_every_session_and_clears_the_cookie(backend: Backend) {
     let app = spawn_app(&backend).await;
     let (mut laptop, user_id) = app.signed_up("leaving@example.com").await;
-    let mut phone = app.browser();
-    phone.login("leaving@example.com", PASSWORD).await;
+    let mut phone = app.logged_in("leaving@example.com").await;
 
     let response = laptop.delete(&format!("/api/users/{user_id}")).await;
 

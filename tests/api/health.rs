@@ -17,16 +17,15 @@ async fn health_is_200_healthy_with_timestamp_and_uptime(backend: Backend) {
     assert!(response.body["uptime"].as_f64().unwrap() >= 0.0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_is_503_within_two_seconds_while_postgres_is_unreachable_and_200_once_back() {
+postgres_test!(health_is_503_within_two_seconds_while_postgres_is_unreachable_and_200_once_back);
+async fn health_is_503_within_two_seconds_while_postgres_is_unreachable_and_200_once_back(
+    backend: Backend,
+) {
     use std::time::{Duration, Instant};
 
     use crate::backend::TestDatabase;
     use crate::tcp_proxy::TcpProxy;
 
-    let Some(backend) = Backend::postgres() else {
-        return;
-    };
     let database: TestDatabase = backend.fresh_database().await;
     let direct = url::Url::parse(&database.url()).unwrap();
     let target = format!(

@@ -151,6 +151,21 @@ impl TestApp {
         (browser, user_id)
     }
 
+    /// A second browser (another device) logged in to `email`'s existing
+    /// account, its session proven live, so that a later 401 means it ended.
+    pub async fn logged_in(&self, email: &str) -> Browser {
+        let mut browser = self.browser();
+        let response = browser.login(email, PASSWORD).await;
+        assert_eq!(response.status, 200, "login failed: {}", response.text);
+        assert!(browser.session.is_some(), "the login set a cookie");
+        assert_eq!(
+            browser.head("/api/auth/check").await.status,
+            200,
+            "the new session is live"
+        );
+        browser
+    }
+
     /// `SELECT COUNT(*) …` (or any single integer) straight from the database.
     pub async fn count(&self, sql: &str) -> i64 {
         self.database.query_i64(sql, &[]).await.expect("a row")

@@ -27,15 +27,18 @@ backend_test!(login_twice_gives_two_independent_sessions);
 async fn login_twice_gives_two_independent_sessions(backend: Backend) {
     let app = spawn_app(&backend).await;
     app.signed_up("twice@example.com").await;
-    let mut laptop = app.browser();
-    let mut phone = app.browser();
+    let mut laptop = app.logged_in("twice@example.com").await;
+    let mut phone = app.logged_in("twice@example.com").await;
+    let laptop_token = laptop.session.clone();
+    assert_ne!(laptop_token, phone.session, "each login has its own token");
 
-    laptop.login("twice@example.com", PASSWORD).await;
-    phone.login("twice@example.com", PASSWORD).await;
-    laptop.logout().await;
+    let logout = laptop.logout().await;
 
-    assert_ne!(laptop.session, phone.session);
+    assert_eq!(logout.status, 200, "{}", logout.text);
+    assert_eq!(logout.body, json!(true));
     assert_eq!(phone.get("/api/auth/session").await.status, 200);
+    laptop.session = laptop_token;
+    assert_eq!(laptop.head("/api/auth/check").await.status, 401);
     assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 2);
 }
 

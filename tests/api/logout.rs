@@ -37,6 +37,7 @@ async fn logout_with_a_stale_cookie_answers_false_with_one_clearing_cookie(backe
 
     let response = browser.logout().await;
 
+    assert_eq!(response.status, 200, "{}", response.text);
     assert_eq!(response.body, serde_json::json!(false));
     assert!(response.clears_session_cookie(), "one clearing Set-Cookie");
 }
@@ -45,12 +46,9 @@ backend_test!(logout_ends_only_the_presented_session);
 async fn logout_ends_only_the_presented_session(backend: Backend) {
     let app = spawn_app(&backend).await;
     let (mut laptop, _) = app.signed_up("only@example.com").await;
-    let mut phone = app.browser();
-    phone
-        .login("only@example.com", crate::helpers::PASSWORD)
-        .await;
+    let mut phone = app.logged_in("only@example.com").await;
 
-    laptop.logout().await;
+    assert_eq!(laptop.logout().await.body, serde_json::json!(true));
 
     assert_eq!(phone.head("/api/auth/check").await.status, 200);
     assert_eq!(laptop.head("/api/auth/check").await.status, 401);

@@ -46,4 +46,5 @@ mod tcp_proxy;
 mod throttle_bursts;
 mod trusted_proxies;
 mod update_user;
+mod update_user_sessions;
 mod users;

@@ -62,3 +62,25 @@ async fn a_login_flood_gets_503_with_retry_after_while_session_checks_answer(bac
         200
     );
 }
+
+/// The flags' defaults and the constant the benchmark seeds with are one.
+#[test]
+fn the_server_hashes_at_the_default_cost_unless_told_otherwise() {
+    use clap::Parser;
+    use neptun_accounts::config::Config;
+    use neptun_accounts::domain::password_hasher::HashingCost;
+
+    #[derive(Parser)]
+    struct Settings {
+        #[command(flatten)]
+        config: Config,
+    }
+    let config = Settings::parse_from(["neptun-accounts"]).config;
+
+    let cost = HashingCost {
+        memory_kib: config.argon2.argon2_memory_kib,
+        iterations: config.argon2.argon2_iterations,
+        parallelism: config.argon2.argon2_parallelism,
+    };
+    assert_eq!(cost, HashingCost::DEFAULT);
+}

@@ -39,7 +39,7 @@ impl ServerProcess {
         let (found, address) = mpsc::channel();
         let log = Arc::new(Mutex::new(String::new()));
         let kept = Arc::clone(&log);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 {
                     let mut kept = kept.lock().expect("log");
@@ -54,9 +54,14 @@ impl ServerProcess {
                 }
             }
         });
-        let address = address
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("the server did not start: {:?}", child.try_wait()));
+        let Ok(address) = address.recv_timeout(Duration::from_secs(20)) else {
+            // The log says why; without it a failed start is a bare exit status.
+            let _ = child.kill();
+            let status = child.wait();
+            let _ = reader.join();
+            let log = log.lock().expect("log").clone();
+            panic!("the server did not start ({status:?}); its log:\n{log}");
+        };
         Self {
             child,
             address: address.parse().expect("a socket address"),

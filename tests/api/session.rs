@@ -205,21 +205,36 @@ async fn a_session_expires_at_the_end_of_its_lifetime_however_active(backend: Ba
 }
 
 backend_test!(the_first_of_several_session_cookies_is_used);
+/// A valid and a junk `neptun-session` in both orders: only the first
+/// counts, so a later cookie (set for a parent path or domain, say) can
+/// neither stand in for nor spoil it.
 async fn the_first_of_several_session_cookies_is_used(backend: Backend) {
     let app = spawn_app(&backend).await;
     let (browser, _) = app.signed_up("first-cookie@example.com").await;
     let token = browser.session.clone().unwrap();
-    let client = reqwest::Client::new();
+    let junk = "J".repeat(43);
+    let check = |cookies: String| {
+        reqwest::Client::new()
+            .head(app.url("/api/auth/check"))
+            .header("cookie", cookies)
+            .send()
+    };
 
-    let response = client
-        .head(app.url("/api/auth/check"))
-        .header(
-            "cookie",
-            format!("theme=dark; neptun-session={token}; other=1"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let valid_first = check(format!(
+        "theme=dark; neptun-session={token}; other=1; neptun-session={junk}"
+    ))
+    .await
+    .unwrap();
+    let junk_first = check(format!(
+        "theme=dark; neptun-session={junk}; other=1; neptun-session={token}"
+    ))
+    .await
+    .unwrap();
 
-    assert_eq!(response.status(), 200);
+    assert_eq!(
+        valid_first.status(),
+        200,
+        "the first cookie is the valid one"
+    );
+    assert_eq!(junk_first.status(), 401, "the first cookie is junk");
 }

@@ -101,11 +101,12 @@ async fn a_burst_of_wrong_current_passwords_reaches_at_most_five_password_checks
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_burst_split_over_two_instances_on_one_postgres_database_reaches_at_most_five_checks() {
-    let Some(backend) = Backend::postgres() else {
-        return;
-    };
+postgres_test!(
+    a_burst_split_over_two_instances_on_one_postgres_database_reaches_at_most_five_checks
+);
+async fn a_burst_split_over_two_instances_on_one_postgres_database_reaches_at_most_five_checks(
+    backend: Backend,
+) {
     let app = spawn_app_with(&backend, &SLOWER_ARGON2).await;
     let second = spawn_instance(&app.database.url(), &SLOWER_ARGON2).await;
     app.signed_up("burst@example.com").await;

@@ -173,7 +173,7 @@ fn run_in(
 }
 
 fn server_args(address: SocketAddr, database: &Path) -> Vec<String> {
-    vec![
+    let mut args: Vec<String> = vec![
         "serve".into(),
         "--rate-limits".into(),
         "off".into(),
@@ -186,5 +186,7 @@ fn server_args(address: SocketAddr, database: &Path) -> Vec<String> {
         format!("sqlite://{}", database.display()),
         "--cookie-secure".into(),
         "false".into(),
-    ]
+    ];
+    args.extend(crate::seed::server_cost_args());
+    args
 }

@@ -161,7 +161,8 @@ impl Report<'_> {
             );
         }
         println!(
-            "| Argon2id verification (m=19456, t=2, p=1) | {:.1} | {:.0} | one thread |",
+            "| Argon2id verification ({}) | {:.1} | {:.0} | one thread |",
+            crate::seed::cost_label(),
             self.hashing.per_second(),
             self.hashing.micros_each(),
         );

@@ -7,25 +7,41 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use argon2::password_hash::{PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use neptun_accounts::domain::password_hasher::HashingCost;
 use rusqlite::Connection;
 
 use crate::accounts::{Accounts, PASSWORD, token_hash};
 
-/// The server's default Argon2id cost: m = 19 MiB, t = 2, p = 1.
-pub const ARGON2_MEMORY_KIB: u32 = 19_456;
-pub const ARGON2_ITERATIONS: u32 = 2;
-pub const ARGON2_PARALLELISM: u32 = 1;
+/// The cost the hashes are seeded with, the server is started with and the
+/// report names: the server's default, from the one place that defines it.
+pub const COST: HashingCost = HashingCost::DEFAULT;
 
-/// Argon2id with the server's default cost.
+/// Argon2id at [`COST`].
 pub fn default_argon2() -> anyhow::Result<Argon2<'static>> {
-    let params = Params::new(
-        ARGON2_MEMORY_KIB,
-        ARGON2_ITERATIONS,
-        ARGON2_PARALLELISM,
-        None,
-    )
-    .map_err(|err| anyhow::anyhow!("argon2 parameters: {err}"))?;
+    let params = Params::new(COST.memory_kib, COST.iterations, COST.parallelism, None)
+        .map_err(|err| anyhow::anyhow!("argon2 parameters: {err}"))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// The `--argon2-*` flags that start the server at [`COST`], said rather
+/// than left to its defaults, so the seeded hashes never need a rehash.
+pub fn server_cost_args() -> Vec<String> {
+    [
+        ("--argon2-memory-kib", COST.memory_kib),
+        ("--argon2-iterations", COST.iterations),
+        ("--argon2-parallelism", COST.parallelism),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.to_owned(), value.to_string()])
+    .collect()
+}
+
+/// `m=…, t=…, p=…`, as the report labels [`COST`].
+pub fn cost_label() -> String {
+    format!(
+        "m={}, t={}, p={}",
+        COST.memory_kib, COST.iterations, COST.parallelism
+    )
 }
 
 /// The PHC string of [`PASSWORD`] at the default cost, computed once.

@@ -4,6 +4,7 @@
 mod admin;
 mod connection;
 mod history;
+mod journal;
 mod migrations;
 mod rows;
 mod throttle;
@@ -76,14 +77,7 @@ fn open_writer(path: &Path, synchronous: SqliteSynchronous) -> Result<Connection
     if connection.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
         return Err(describe("the file is not writable".into()));
     }
-    let mode: String = connection
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(|err| describe(err.to_string()))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(describe(format!(
-            "WAL mode is unavailable (journal mode {mode})"
-        )));
-    }
+    journal::switch_to_wal(&connection).map_err(describe)?;
     migrations::migrate(&mut connection).map_err(|err| describe(err.to_string()))?;
     Ok(connection)
 }
