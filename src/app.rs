@@ -35,6 +35,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("password hashing: {0}")]
     Hashing(#[from] HashingError),
+    #[error("{0}")]
+    Secrets(String),
 }
 
 /// The service, ready to serve.
@@ -55,6 +57,10 @@ impl App {
             },
         )
         .await?;
+        let server_key = crate::mail::setup::server_key(&config, store.as_ref())
+            .await
+            .map_err(StartupError::Secrets)?;
+        let mail = crate::mail::setup::mail_context(&config).map_err(StartupError::Secrets)?;
         let hasher = password_hasher(&config.argon2, config.hash_workers(), config.hash_queue)?;
         hasher.warm_up(config.hash_workers()).await?;
         let new_passwords = new_password_policy(&config.passwords)?;
@@ -117,6 +123,8 @@ impl App {
             rate_limits,
             require_recent_auth: config.protections().require_recent_auth,
             event_retention: config.event_retention,
+            server_key,
+            mail,
             started_at: Instant::now(),
         });
         let limits = ConnectionLimits {
@@ -172,8 +180,18 @@ impl App {
         let janitor = tokio::spawn(forget_idle_addresses(self.state.clone()));
         let upkeep = tokio::spawn(keep_metrics(self.state.clone()));
         let event_purge = tokio::spawn(crate::jobs::event_retention::run(self.state.clone()));
+        let mail_sender = self.state.mail.as_ref().map(|mail| {
+            tokio::spawn(crate::jobs::mail_sender::run(
+                self.state.clone(),
+                mail.mailer.clone(),
+                mail.wake.clone(),
+            ))
+        });
         let served = serve(listener, self.router(), self.limits, shutdown).await;
         event_purge.abort();
+        if let Some(mail_sender) = mail_sender {
+            mail_sender.abort();
+        }
         sweeper.abort();
         janitor.abort();
         upkeep.abort();

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod logging;
+pub mod mail;
 pub mod store;
 pub mod telemetry;
 

@@ -94,6 +94,21 @@ pub fn throttled(limit: &'static str) {
     counter!("neptun_throttle_refusals_total", "limit" => limit).increment(1);
 }
 
+/// A mail left the outbox for the relay.
+pub fn mail_sent() {
+    counter!("neptun_mails_sent_total").increment(1);
+}
+
+/// A mail was given up (refused for good, or a day old).
+pub fn mail_failed() {
+    counter!("neptun_mails_failed_total").increment(1);
+}
+
+/// Mails waiting in the outbox.
+pub fn mails_queued(count: u64) {
+    gauge!("neptun_mails_queued").set(count as f64);
+}
+
 /// Events removed by the retention purge.
 pub fn events_purged(count: u64) {
     counter!("neptun_events_purged_total").increment(count);

@@ -3,6 +3,7 @@
 //! only the groups that apply to it (`shared`). `--help` and the README's
 //! configuration table come from here.
 
+mod mail;
 mod network;
 mod serve;
 mod shared;
@@ -10,6 +11,7 @@ mod values;
 
 use std::time::Duration;
 
+pub use self::mail::{MailSecurity, MailSettings, MailUrl};
 pub use self::network::{AllowedHost, ProxyNetwork};
 pub use self::serve::Config;
 pub use self::shared::{Argon2Settings, DatabaseSettings, PasswordRules};

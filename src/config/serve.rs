@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
+use super::mail::MailSettings;
 use super::network::{AllowedHost, ProxyNetwork};
 use super::shared::{Argon2Settings, DatabaseSettings, PasswordRules, STRICT_RECENT_AUTH};
 use super::values::{CookiePrefix, LogFormat, Origin, RateQuota, Switch, parse_duration};
@@ -255,6 +256,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub passwords: PasswordRules,
+
+    #[command(flatten)]
+    pub mail: MailSettings,
 }
 
 /// The idle timeout when none is given, unless the lifetime is shorter.
@@ -311,6 +315,16 @@ impl Config {
         self.database.validate()?;
         self.argon2.validate()?;
         self.passwords.validate()?;
+        self.mail.validate(self.public_url.is_some())?;
+        if matches!(self.database.database_url, super::DatabaseUrl::Postgres(_))
+            && self.mail.secret_key_file.is_none()
+        {
+            // Every instance must seal and open alike.
+            return fail(
+                "--secret-key-file",
+                "is required with a postgres:// database, the same file on every instance",
+            );
+        }
         // Only two explicit, contradictory values are an error; a default
         // idle timeout follows a shorter lifetime.
         if let Some(idle) = self.session_idle_timeout {

@@ -20,10 +20,13 @@ pub enum EventKind {
     PasswordChanged,
     EmailChanged,
     SessionEnded,
+    PasswordResetRequested,
+    PasswordReset,
+    EmailChangeUndone,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 10] = [
         Self::SignUp,
         Self::Login,
         Self::LoginFailed,
@@ -31,6 +34,9 @@ impl EventKind {
         Self::PasswordChanged,
         Self::EmailChanged,
         Self::SessionEnded,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
+        Self::EmailChangeUndone,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +48,9 @@ impl EventKind {
             Self::PasswordChanged => "password_changed",
             Self::EmailChanged => "email_changed",
             Self::SessionEnded => "session_ended",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordReset => "password_reset",
+            Self::EmailChangeUndone => "email_change_undone",
         }
     }
 
@@ -186,6 +195,57 @@ impl NewEvent {
             at,
             origin,
             json!({ "sessions_ended": ended, "by": by.as_str() }),
+        )
+    }
+}
+
+impl NewEvent {
+    /// A reset code was mailed (never the code itself).
+    pub fn password_reset_requested(
+        user_id: &UserId,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        Self::new(
+            user_id,
+            EventKind::PasswordResetRequested,
+            at,
+            origin,
+            json!({}),
+        )
+    }
+
+    /// The password was reset with a code; every session ended.
+    pub fn password_reset(
+        user_id: &UserId,
+        sessions_ended: u64,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        Self::new(
+            user_id,
+            EventKind::PasswordReset,
+            at,
+            origin,
+            json!({ "sessions_ended": sessions_ended }),
+        )
+    }
+
+    /// The old address was restored through the undo link.
+    pub fn email_change_undone(
+        user_id: &UserId,
+        undone: &Email,
+        restored: &Email,
+        sessions_ended: u64,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        Self::new(
+            user_id,
+            EventKind::EmailChangeUndone,
+            at,
+            origin,
+            json!({ "undone": undone.as_str(), "restored": restored.as_str(), "sessions_ended": sessions_ended }),
         )
     }
 }

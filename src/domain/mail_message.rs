@@ -30,7 +30,11 @@ pub enum MailMessage {
         ways_in: String,
     },
     /// To the old address after an email change, with the undo link.
-    EmailChanged { new_email: Email, undo_url: String, days: u64 },
+    EmailChanged {
+        new_email: Email,
+        undo_url: String,
+        days: u64,
+    },
 }
 
 #[derive(Template)]
@@ -97,10 +101,24 @@ impl MailMessage {
         let (subject, text, html) = match self {
             Self::ResetCode { code, minutes } => (
                 "Your password reset code",
-                ResetCodeText { service, code, minutes: *minutes }.render()?,
-                ResetCodeHtml { service, code, minutes: *minutes }.render()?,
+                ResetCodeText {
+                    service,
+                    code,
+                    minutes: *minutes,
+                }
+                .render()?,
+                ResetCodeHtml {
+                    service,
+                    code,
+                    minutes: *minutes,
+                }
+                .render()?,
             ),
-            Self::PasswordChanged { by_reset, sessions_ended, ways_in } => (
+            Self::PasswordChanged {
+                by_reset,
+                sessions_ended,
+                ways_in,
+            } => (
                 "Your password was changed",
                 PasswordChangedText {
                     service,
@@ -119,14 +137,28 @@ impl MailMessage {
                 }
                 .render()?,
             ),
-            Self::EmailChanged { new_email, undo_url, days } => {
+            Self::EmailChanged {
+                new_email,
+                undo_url,
+                days,
+            } => {
                 let masked_new = mask(new_email);
                 (
                     "The email address of your account was changed",
-                    EmailChangedText { service, masked_new: &masked_new, undo_url, days: *days }
-                        .render()?,
-                    EmailChangedHtml { service, masked_new: &masked_new, undo_url, days: *days }
-                        .render()?,
+                    EmailChangedText {
+                        service,
+                        masked_new: &masked_new,
+                        undo_url,
+                        days: *days,
+                    }
+                    .render()?,
+                    EmailChangedHtml {
+                        service,
+                        masked_new: &masked_new,
+                        undo_url,
+                        days: *days,
+                    }
+                    .render()?,
                 )
             }
         };
@@ -141,7 +173,10 @@ impl MailMessage {
 
 /// `n***@example.com`: enough for the owner to recognise, too little to reuse.
 pub fn mask(email: &Email) -> String {
-    let (local, domain) = email.as_str().split_once('@').unwrap_or(("", email.as_str()));
+    let (local, domain) = email
+        .as_str()
+        .split_once('@')
+        .unwrap_or(("", email.as_str()));
     let first = local.chars().next().map_or_else(String::new, String::from);
     format!("{first}***@{domain}")
 }
@@ -162,9 +197,12 @@ mod tests {
 
     #[test]
     fn a_reset_mail_carries_its_code_in_both_parts() {
-        let mail = MailMessage::ResetCode { code: "04711".into(), minutes: 10 }
-            .render(&email("ada@example.com"), "https://accounts.example.com")
-            .unwrap();
+        let mail = MailMessage::ResetCode {
+            code: "04711".into(),
+            minutes: 10,
+        }
+        .render(&email("ada@example.com"), "https://accounts.example.com")
+        .unwrap();
         assert_eq!(mail.subject, "Your password reset code");
         assert_eq!(mail.to, "ada@example.com");
         assert!(mail.text.contains("04711") && mail.html.contains("04711"));

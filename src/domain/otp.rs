@@ -53,7 +53,11 @@ impl ResetCode {
 
 /// What the database keeps of a code: its HMAC, bound to the email.
 pub fn code_mac(key: &ServerKey, email: &Email, code: &str) -> [u8; 32] {
-    key.mac(&[b"password-reset-code", email.as_str().as_bytes(), code.as_bytes()])
+    key.mac(&[
+        b"password-reset-code",
+        email.as_str().as_bytes(),
+        code.as_bytes(),
+    ])
 }
 
 /// A submitted code has the shape of one we send: `digits` decimal digits.
@@ -67,9 +71,7 @@ mod tests {
 
     #[test]
     fn codes_have_the_asked_digits_and_vary() {
-        let codes: Vec<String> = (0..50)
-            .map(|_| ResetCode::generate(5).unwrap().0)
-            .collect();
+        let codes: Vec<String> = (0..50).map(|_| ResetCode::generate(5).unwrap().0).collect();
         assert!(codes.iter().all(|code| is_well_formed(code, 5)));
         let distinct: std::collections::HashSet<_> = codes.iter().collect();
         assert!(distinct.len() > 40, "{distinct:?}");

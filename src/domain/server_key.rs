@@ -169,7 +169,10 @@ mod tests {
         let key = ServerKey::from_bytes([1; 32]);
         assert_eq!(key.mac(&[b"a", b"bc"]), key.mac(&[b"a", b"bc"]));
         assert_ne!(key.mac(&[b"a", b"bc"]), key.mac(&[b"ab", b"c"]));
-        assert_ne!(key.mac(&[b"a"]), ServerKey::from_bytes([2; 32]).mac(&[b"a"]));
+        assert_ne!(
+            key.mac(&[b"a"]),
+            ServerKey::from_bytes([2; 32]).mac(&[b"a"])
+        );
     }
 
     #[test]

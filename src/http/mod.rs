@@ -11,6 +11,7 @@ mod guard;
 mod health;
 mod json_body;
 pub mod metrics;
+mod notifications;
 pub mod openapi;
 pub mod rate_limit;
 mod request_id;
@@ -64,6 +65,10 @@ pub struct AppContext {
     pub proxies: client_address::ProxyTrust,
     /// Per-address limits; `None` with `--rate-limits off`.
     pub rate_limits: Option<RateLimits>,
+    /// Seals what must be read back; keys the HMAC of reset codes.
+    pub server_key: crate::domain::server_key::ServerKey,
+    /// Mail and password reset, when `--mail-url` is set.
+    pub mail: Option<crate::mail::setup::MailContext>,
     /// `--event-retention`: older events are purged.
     pub event_retention: Duration,
     /// `--require-recent-auth`, after `--strict`.

@@ -12,6 +12,7 @@ use super::AppState;
 use super::auth::user_body;
 use super::client_origin::Client;
 use super::json_body::JsonObject;
+use super::notifications::{update_notices, wake_sender};
 use super::openapi::{BodyRouteRefusals, ErrorBody, UpdateUserRequest, User};
 use super::session::{CurrentSession, clearing_cookie, session_cookie};
 use super::throttle::{self, PasswordCheck};
@@ -104,12 +105,19 @@ pub async fn update_user(
         .sessions
         .rotate(&current.session, now, reauthenticated)?;
     let password_changed = password_hash.is_some();
-    let mut events = Vec::new();
-    if let Some(new_email) = input
+    let changed_email = input
         .email
         .as_ref()
-        .filter(|new| **new != current.user.email)
-    {
+        .filter(|new| **new != current.user.email);
+    let notices = update_notices(
+        &state,
+        &current.user.email,
+        changed_email,
+        password_changed,
+        now,
+    )?;
+    let mut events = Vec::new();
+    if let Some(new_email) = changed_email {
         let old = &current.user.email;
         events.push(NewEvent::email_changed(
             &current.user.id,
@@ -138,8 +146,11 @@ pub async fn update_user(
             rotated_session: rotated.row.clone(),
             password_change_limit,
             events,
+            mails: notices.mails,
+            undo_link: notices.undo_link,
         })
         .await?;
+    wake_sender(&state);
     let user = updated.user;
     telemetry::sessions_revoked(Revocation::PasswordChange, updated.revoked_sessions);
     tracing::info!(user_id = %user.id, password_changed, "account updated");

@@ -2,3 +2,4 @@
 //! server by `app.rs`.
 
 pub mod event_retention;
+pub mod mail_sender;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod history;
+pub mod mail;
 mod postgres;
 mod sqlite;
 pub mod throttle;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use history::{AccountHistory, SessionSummary};
+pub use mail::MailStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use throttle::{PasswordCheckReservation, ThrottleStore};
@@ -75,6 +77,10 @@ pub struct AccountUpdate {
     /// The events of the change (`email_changed`, `password_changed`),
     /// written only if it commits.
     pub events: Vec<NewEvent>,
+    /// The notifications of the change, queued only if it commits.
+    pub mails: Vec<mail::OutboxMail>,
+    /// With an email change and mail on: the undo link the old address gets.
+    pub undo_link: Option<mail::NewUndoLink>,
 }
 
 /// What an update left behind.
@@ -116,7 +122,7 @@ pub enum StoreError {
 
 /// The operations the HTTP layer needs, each one transaction.
 #[async_trait]
-pub trait Store: AccountHistory + ThrottleStore + Send + Sync + 'static {
+pub trait Store: AccountHistory + ThrottleStore + MailStore + Send + Sync + 'static {
     /// Creates a user, their first session and its `sign_up` event together.
     async fn create_user(&self, user: NewUser, session: NewSession) -> Result<(), StoreError>;
 

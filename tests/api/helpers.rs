@@ -30,13 +30,15 @@ pub fn config(database_url: &str, extra: &[&str]) -> Config {
     Settings::parse_from(args).config
 }
 
-/// `extra`, after the test defaults it does not set itself: cheap Argon2 and
-/// plain-http cookies. For the app in process and the binary alike.
+/// `extra`, after the test defaults it does not set itself: cheap Argon2,
+/// plain-http cookies and a shared server key (which PostgreSQL requires).
+/// For the app in process and the binary alike.
 pub fn with_test_defaults<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let defaults = [
         ("--cookie-secure", "false"),
         ("--argon2-memory-kib", "256"),
         ("--argon2-iterations", "1"),
+        ("--secret-key-file", test_key_file()),
     ];
     let mut args: Vec<&str> = defaults
         .into_iter()
@@ -45,6 +47,21 @@ pub fn with_test_defaults<'a>(extra: &[&'a str]) -> Vec<&'a str> {
         .collect();
     args.extend_from_slice(extra);
     args
+}
+
+/// A server key every test shares, so that instances on one database agree.
+pub fn test_key_file() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = std::env::temp_dir().join("neptun-accounts-tests.key");
+        if std::fs::read(&path).map_or(true, |key| key.len() != 32) {
+            // Written whole, then renamed: concurrent test processes agree.
+            let partial = path.with_extension(format!("{}.partial", std::process::id()));
+            std::fs::write(&partial, [42_u8; 32]).expect("a test key");
+            std::fs::rename(&partial, &path).expect("the test key in place");
+        }
+        path.to_str().expect("a UTF-8 temp path").to_owned()
+    })
 }
 
 /// A running app and its database.

@@ -238,6 +238,16 @@ fn help_lists_every_setting_with_its_environment_variable() {
 }
 
 #[test]
+fn postgres_without_a_server_key_is_refused_at_start() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = serve(
+        &["--database-url", "postgres://neptun@127.0.0.1:1/accounts"],
+        folder.path(),
+    );
+    assert_one_line_failure(&output, "--secret-key-file");
+}
+
+#[test]
 fn an_unreachable_postgres_server_is_one_line_and_non_zero() {
     let folder = tempfile::tempdir().unwrap();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -245,8 +255,16 @@ fn an_unreachable_postgres_server_is_one_line_and_non_zero() {
     drop(closed);
     let url = format!("postgres://neptun:secret@127.0.0.1:{port}/accounts");
 
+    let key = crate::helpers::test_key_file();
     let output = serve(
-        &["--database-url", &url, "--listen", "127.0.0.1:0"],
+        &[
+            "--database-url",
+            &url,
+            "--listen",
+            "127.0.0.1:0",
+            "--secret-key-file",
+            key,
+        ],
         folder.path(),
     );
 

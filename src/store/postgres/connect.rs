@@ -37,6 +37,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/postgres/0003_history.sql"),
     ),
+    (
+        4,
+        include_str!("../../../migrations/postgres/0004_mail.sql"),
+    ),
 ];
 
 /// Builds the pool for `url` without connecting yet.

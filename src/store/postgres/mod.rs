@@ -5,6 +5,8 @@
 mod admin;
 mod connect;
 mod history;
+mod outbox;
+mod reset;
 mod rows;
 mod throttle;
 
@@ -158,6 +160,18 @@ impl Store for PostgresStore {
         }
         for event in &update.events {
             history::insert_event(&transaction, event).await?;
+        }
+        for mail in &update.mails {
+            outbox::insert_mail(&transaction, mail).await?;
+        }
+        if let Some(link) = &update.undo_link {
+            outbox::insert_undo_link(
+                &transaction,
+                update.user_id.as_str(),
+                link,
+                rotated.logged_in_at,
+            )
+            .await?;
         }
         transaction.commit().await.map_err(from_driver)?;
         Ok(AccountUpdated {

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../../migrations/sqlite/0003_history.sql"),
     ),
+    (4, include_str!("../../../migrations/sqlite/0004_mail.sql")),
 ];
 
 /// Brings the schema to the newest version this binary knows.

@@ -6,6 +6,8 @@ mod connection;
 mod history;
 mod journal;
 mod migrations;
+mod outbox;
+mod reset;
 mod rows;
 mod throttle;
 mod writer;
@@ -191,6 +193,17 @@ impl Store for SqliteStore {
                 };
                 for event in &update.events {
                     history::insert_event(&transaction, event)?;
+                }
+                for mail in &update.mails {
+                    outbox::insert_mail(&transaction, mail)?;
+                }
+                if let Some(link) = &update.undo_link {
+                    outbox::insert_undo_link(
+                        &transaction,
+                        update.user_id.as_str(),
+                        link,
+                        rotated.logged_in_at,
+                    )?;
                 }
                 transaction.commit()?;
                 Ok(AccountUpdated {
