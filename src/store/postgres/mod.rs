@@ -7,6 +7,7 @@ mod connect;
 mod history;
 mod rows;
 mod throttle;
+mod tls;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
