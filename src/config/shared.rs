@@ -15,7 +15,8 @@ use crate::domain::password_hasher::HashingCost;
 #[command(next_help_heading = "Database")]
 pub struct DatabaseSettings {
     /// Database URL: `sqlite://PATH` (created if missing; its folder must exist)
-    /// or `postgres://USER:PASSWORD@HOST:PORT/DB` for several instances.
+    /// or `postgres://USER:PASSWORD@HOST:PORT/DB` for several instances
+    /// (TLS by `?sslmode=` as libpq: `verify-full` with `sslrootcert=CA.pem`).
     #[arg(
         long,
         env = "DATABASE_URL",

@@ -273,7 +273,8 @@ fn with_search_path(server_url: &str, schema: &str) -> String {
     format!("{server_url}{separator}options=-c%20search_path%3D{schema}")
 }
 
-async fn connect(url: &str) -> tokio_postgres::Client {
+/// A plain (no TLS) connection to `url` as the tests' superuser.
+pub async fn connect(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .unwrap_or_else(|err| panic!("cannot connect to the test PostgreSQL server: {err}"));

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::process::BINARY;
 
-fn serve(args: &[&str], folder: &std::path::Path) -> Output {
+/// Runs `serve` with `args` in `folder` and returns its output once it ends.
+pub fn serve(args: &[&str], folder: &std::path::Path) -> Output {
     let mut child = Command::new(BINARY)
         .arg("serve")
         .args(args)
@@ -31,7 +32,8 @@ fn serve(args: &[&str], folder: &std::path::Path) -> Output {
     );
 }
 
-fn assert_one_line_failure(output: &Output, expected: &str) {
+/// A non-zero exit with exactly one line on stderr, mentioning `expected`.
+pub fn assert_one_line_failure(output: &Output, expected: &str) {
     assert!(!output.status.success(), "exit status {:?}", output.status);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stderr.lines().collect();

@@ -5,9 +5,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
+use super::tls::TlsSettings;
 use crate::store::StoreError;
 
 /// How long a request waits for a free connection, a new connection may take
@@ -43,10 +43,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
-/// Builds the pool for `url` without connecting yet.
+/// Builds the pool for `url` without connecting yet; the URL's `sslmode`
+/// and `sslrootcert` choose the TLS checks (see `tls`).
 pub fn pool(url: &str, max_connections: usize) -> Result<Pool, StoreError> {
-    let mut config = tokio_postgres::Config::from_str(url)
-        .map_err(|err| StoreError::Database(format!("invalid PostgreSQL URL: {err}")))?;
+    let invalid = |err: String| StoreError::Database(format!("invalid PostgreSQL URL: {err}"));
+    let tls = TlsSettings::from_url(url).map_err(invalid)?;
+    let mut config = tokio_postgres::Config::from_str(tls.driver_url())
+        .map_err(|err| invalid(err.to_string()))?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
@@ -54,9 +57,10 @@ pub fn pool(url: &str, max_connections: usize) -> Result<Pool, StoreError> {
         config.tcp_user_timeout(TCP_USER_TIMEOUT);
     }
     config.application_name("neptun-accounts");
+    let connector = tls.connector().map_err(StoreError::Database)?;
     let manager = Manager::from_config(
         config,
-        NoTls,
+        connector,
         ManagerConfig {
             // A broken connection is noticed by the query that meets it and
             // then dropped by the pool; no extra round trip per checkout.
@@ -138,7 +142,10 @@ fn describe_driver_error(err: &tokio_postgres::Error) -> String {
     // The top-level message of a connection error is only "error connecting
     // to server"; the cause says which (refused, timed out, auth …).
     match std::error::Error::source(err) {
-        Some(cause) => format!("{err}: {cause}"),
+        Some(cause) => match super::tls::hint(cause) {
+            Some(hint) => format!("{err}: {cause} ({hint})"),
+            None => format!("{err}: {cause}"),
+        },
         None => err.to_string(),
     }
 }

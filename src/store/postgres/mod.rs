@@ -9,6 +9,7 @@ mod outbox;
 mod reset;
 mod rows;
 mod throttle;
+mod tls;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
