@@ -113,7 +113,15 @@ async fn verify_full_refuses_to_start_when_another_ca_signed_the_certificate() {
     ];
     let (_database, url) = database_on(server, CERTIFICATE_HOST, &params).await;
 
-    let output = serve(&["--database-url", &url], folder.path());
+    let output = serve(
+        &[
+            "--database-url",
+            &url,
+            "--secret-key-file",
+            crate::helpers::test_key_file(),
+        ],
+        folder.path(),
+    );
 
     assert_one_line_failure(&output, "certificate");
     assert_one_line_failure(&output, "UnknownIssuer");
@@ -137,7 +145,15 @@ async fn verify_full_refuses_to_start_when_the_certificate_is_for_another_host()
     ];
     let (_database, url) = database_on(server, "127.0.0.1", &params).await;
 
-    let output = serve(&["--database-url", &url], folder.path());
+    let output = serve(
+        &[
+            "--database-url",
+            &url,
+            "--secret-key-file",
+            crate::helpers::test_key_file(),
+        ],
+        folder.path(),
+    );
 
     assert_one_line_failure(&output, "not valid for name \"127.0.0.1\"");
     assert_one_line_failure(&output, "the URL's host must be a name");

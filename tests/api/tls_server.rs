@@ -61,7 +61,7 @@ impl TlsServer {
 /// Errors are reasons to skip; anything that fails after the server proved
 /// configurable panics instead.
 async fn configure() -> Result<TlsServer, String> {
-    let Some(Backend::Postgres(server_url)) = Backend::postgres() else {
+    let Some(Backend::Postgres(server_url)) = Backend::postgres_for("postgres_tls") else {
         return Err(format!("{} is not set", crate::backend::POSTGRES_URL_VAR));
     };
     for needed in ["/etc/postgresql", "/var/lib/postgresql"] {
