@@ -23,6 +23,12 @@ pub enum BodyShape {
     Credentials,
     /// `{email?, password?}` of the update endpoint.
     Update,
+    /// `POST /auth/otp` without a known `action`.
+    ResetAction,
+    /// `POST /auth/otp` `create`: `{email}`.
+    ResetCreate,
+    /// `POST /auth/otp` `validate`: `{email, otp, new_password}`.
+    ResetValidate,
 }
 
 impl BodyShape {
@@ -30,14 +36,19 @@ impl BodyShape {
         match self {
             Self::Credentials => "Invalid body(email, password).",
             Self::Update => "Invalid body(?email, ?password).",
+            Self::ResetAction => "Invalid body(action).",
+            Self::ResetCreate => "Invalid body(email).",
+            Self::ResetValidate => "Invalid body(email, otp, new_password).",
         }
     }
 
     fn status_message(self) -> &'static str {
         // NEPTUN's update endpoint says "Bad Request." with a period.
         match self {
-            Self::Credentials => "Bad Request",
             Self::Update => "Bad Request.",
+            Self::Credentials | Self::ResetAction | Self::ResetCreate | Self::ResetValidate => {
+                "Bad Request"
+            }
         }
     }
 }
@@ -72,6 +83,8 @@ pub enum ApiError {
     UserNotFound,
     #[error("session not found")]
     SessionNotFound,
+    #[error("invalid undo link")]
+    InvalidLink,
     #[error("invalid query")]
     InvalidEventQuery { issues: Vec<Issue> },
     #[error("route not found")]
@@ -114,7 +127,8 @@ impl ApiError {
             Self::InvalidBody { .. }
             | Self::NothingToUpdate
             | Self::InvalidJson { .. }
-            | Self::InvalidEventQuery { .. } => StatusCode::BAD_REQUEST,
+            | Self::InvalidEventQuery { .. }
+            | Self::InvalidLink => StatusCode::BAD_REQUEST,
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::AlreadyLoggedIn | Self::CrossSite | Self::RecentAuthRequired => {
                 StatusCode::FORBIDDEN
@@ -150,6 +164,7 @@ impl ApiError {
             Self::RequestTimeout => "Request Timeout",
             Self::UserNotFound => "User not found",
             Self::SessionNotFound => "Session not found",
+            Self::InvalidLink => "Invalid or expired link.",
             Self::InvalidEventQuery { .. } => "Invalid query(?limit, ?before).",
             Self::RouteNotFound => "Not Found",
             Self::MethodNotAllowed => "Method Not Allowed",

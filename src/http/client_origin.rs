@@ -32,3 +32,24 @@ where
         Ok(Self(ClientOrigin::new(address, user_agent)))
     }
 }
+
+/// The requesting client's full address, for per-address limits a handler
+/// applies itself.
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl<S> FromRequestParts<S> for ClientIp
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        Ok(Self(
+            state
+                .proxies
+                .client_address_of(&parts.extensions, &parts.headers),
+        ))
+    }
+}

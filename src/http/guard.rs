@@ -12,7 +12,6 @@ use super::AppState;
 use super::rate_limit::Limited;
 use crate::config::Origin;
 use crate::error::ApiError;
-use crate::telemetry;
 
 /// `Sec-Fetch-Site`, sent by every current browser.
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
@@ -45,20 +44,7 @@ pub async fn guard_request(
     }
     if let (Some(limited), Some(limits)) = (route.rate_limit, &state.rate_limits) {
         if let Err(wait) = limits.check(limited, &request) {
-            telemetry::throttled(limited.metric_label());
-            // A newcomer trying the API by hand meets this first: say
-            // which limit it was and what changes it.
-            tracing::warn!(
-                limit = limited.description(),
-                quota = %limits.quota(limited),
-                setting = limited.setting(),
-                retry_after_secs = wait.as_secs_f64().ceil() as u64,
-                "rate limit reached: {} ({}); {} changes it, --rate-limits off switches every limit off (local experiments only)",
-                limited.description(),
-                limits.quota(limited),
-                limited.setting(),
-            );
-            return ApiError::too_many_requests(wait).into_response();
+            return limits.refusal(limited, wait).into_response();
         }
     }
     next.run(request).await

@@ -13,6 +13,7 @@ mod json_body;
 pub mod metrics;
 mod notifications;
 pub mod openapi;
+mod password_reset;
 pub mod rate_limit;
 mod request_id;
 mod router;
@@ -20,6 +21,7 @@ pub mod serve;
 pub mod session;
 mod sessions;
 mod throttle;
+mod undo;
 mod users;
 mod validation;
 

@@ -12,6 +12,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::client_address::ProxyTrust;
 use crate::config::RateQuota;
+use crate::error::ApiError;
+use crate::telemetry;
 
 /// How often the limiters forget addresses whose allowance is full again.
 pub const JANITOR_INTERVAL: Duration = Duration::from_secs(60);
@@ -22,7 +24,21 @@ pub enum Limited {
     Login,
     SignUp,
     Update,
+    /// `POST /auth/otp` with `action: create` (section 10).
+    ResetCodeCreate,
+    /// `POST /auth/otp` with `action: validate`.
+    ResetCodeValidate,
 }
+
+/// Section 10's per-address limits, fixed by the contract.
+const RESET_CODE_CREATE: RateQuota = RateQuota {
+    count: 5,
+    period: Duration::from_secs(600),
+};
+const RESET_CODE_VALIDATE: RateQuota = RateQuota {
+    count: 30,
+    period: Duration::from_secs(600),
+};
 
 impl Limited {
     /// The `limit` label of its refusals in the metrics.
@@ -31,6 +47,8 @@ impl Limited {
             Self::Login => "login_per_address",
             Self::SignUp => "sign_up_per_address",
             Self::Update => "update_per_address",
+            Self::ResetCodeCreate => "reset_code_create_per_address",
+            Self::ResetCodeValidate => "reset_code_validate_per_address",
         }
     }
 
@@ -40,6 +58,8 @@ impl Limited {
             Self::Login => "logins per client address",
             Self::SignUp => "sign-ups per client address",
             Self::Update => "account updates per client address",
+            Self::ResetCodeCreate => "password reset codes asked for per client address",
+            Self::ResetCodeValidate => "password reset codes tried per client address",
         }
     }
 
@@ -49,16 +69,15 @@ impl Limited {
             Self::Login => "--login-rate-limit",
             Self::SignUp => "--sign-up-rate-limit",
             Self::Update => "--update-rate-limit",
+            Self::ResetCodeCreate | Self::ResetCodeValidate => "(fixed by the contract)",
         }
     }
 }
 
-/// One keyed limiter per limited route.
+/// One keyed limiter per limited route, indexed by `Limited as usize`.
 pub struct RateLimits {
-    login: DefaultKeyedRateLimiter<IpAddr>,
-    sign_up: DefaultKeyedRateLimiter<IpAddr>,
-    update: DefaultKeyedRateLimiter<IpAddr>,
-    quotas: [RateQuota; 3],
+    limiters: Vec<DefaultKeyedRateLimiter<IpAddr>>,
+    quotas: Vec<RateQuota>,
     proxies: ProxyTrust,
 }
 
@@ -69,26 +88,51 @@ impl RateLimits {
         update: RateQuota,
         proxies: ProxyTrust,
     ) -> Self {
+        let quotas = vec![
+            login,
+            sign_up,
+            update,
+            RESET_CODE_CREATE,
+            RESET_CODE_VALIDATE,
+        ];
         Self {
-            login: RateLimiter::keyed(quota(login)),
-            sign_up: RateLimiter::keyed(quota(sign_up)),
-            update: RateLimiter::keyed(quota(update)),
-            quotas: [login, sign_up, update],
+            limiters: quotas
+                .iter()
+                .map(|rate| RateLimiter::keyed(quota(*rate)))
+                .collect(),
+            quotas,
             proxies,
         }
     }
 
     /// Counts this request; `Err` holds how long the client must wait.
     pub fn check<B>(&self, route: Limited, request: &Request<B>) -> Result<(), Duration> {
-        let key = rate_key(self.proxies.client_address(request));
-        let limiter = match route {
-            Limited::Login => &self.login,
-            Limited::SignUp => &self.sign_up,
-            Limited::Update => &self.update,
-        };
-        limiter
-            .check_key(&key)
+        self.check_address(route, self.proxies.client_address(request))
+    }
+
+    /// Counts a request of `client`; `Err` holds how long it must wait.
+    pub fn check_address(&self, route: Limited, client: IpAddr) -> Result<(), Duration> {
+        self.limiters[route as usize]
+            .check_key(&rate_key(client))
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// The 429 for `route`, counted and explained in one warn line: a
+    /// newcomer trying the API by hand meets this first, so it names the
+    /// limit and what changes it.
+    pub fn refusal(&self, route: Limited, wait: Duration) -> ApiError {
+        telemetry::throttled(route.metric_label());
+        tracing::warn!(
+            limit = route.description(),
+            quota = %self.quota(route),
+            setting = route.setting(),
+            retry_after_secs = wait.as_secs_f64().ceil() as u64,
+            "rate limit reached: {} ({}); {} changes it, --rate-limits off switches every limit off (local experiments only)",
+            route.description(),
+            self.quota(route),
+            route.setting(),
+        );
+        ApiError::too_many_requests(wait)
     }
 
     /// The quota in force for `route`.
@@ -99,7 +143,7 @@ impl RateLimits {
     /// Drops the state of addresses that are back to a full allowance, so
     /// the keyed stores do not grow with every address ever seen.
     pub fn forget_idle_addresses(&self) {
-        for limiter in [&self.login, &self.sign_up, &self.update] {
+        for limiter in &self.limiters {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
@@ -107,7 +151,7 @@ impl RateLimits {
 
     /// Addresses currently remembered, over all limiters.
     pub fn remembered_addresses(&self) -> usize {
-        self.login.len() + self.sign_up.len() + self.update.len()
+        self.limiters.iter().map(|limiter| limiter.len()).sum()
     }
 }
 

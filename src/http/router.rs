@@ -24,7 +24,8 @@ use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{
-    AppState, account_page, auth, events, guard, health, openapi, session, sessions, users,
+    AppState, account_page, auth, events, guard, health, openapi, password_reset, session,
+    sessions, undo, users,
 };
 use crate::config::Origin;
 use crate::error::ApiError;
@@ -40,9 +41,13 @@ pub fn router(state: AppState) -> Router {
             guard::guard_request,
         ))
     };
-    let (routes, _document) = api_routes(guarded).split_for_parts();
+    let features = openapi::Features {
+        mail: state.mail.is_some(),
+    };
+    let (routes, document) = api_routes(features, guarded).split_for_parts();
+    let document = openapi::finished(document);
     let routes = routes
-        .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/api/openapi.json", get(openapi::openapi_json(&document)))
         .route(account_page::PAGE_PATH, get(account_page::page))
         .route(account_page::STYLESHEET_PATH, get(account_page::stylesheet))
         .route(account_page::SCRIPT_PATH, get(account_page::script))
@@ -152,6 +157,7 @@ fn log_answer(response: &Response, latency: Duration, _span: &Span) {
 /// and the OpenAPI document; `guard` wraps a route's method router in the
 /// checks its [`RouteGuard`] names (the document passes it through).
 pub(super) fn api_routes(
+    features: openapi::Features,
     guard: impl Fn(RouteGuard, MethodRouter<AppState>) -> MethodRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
     let guarded = |route, (schemas, paths, method_router): UtoipaMethodRouter<AppState>| {
@@ -162,7 +168,7 @@ pub(super) fn api_routes(
         reads_body: true,
         rate_limit: Some(limited),
     };
-    OpenApiRouter::with_openapi(openapi::frame())
+    let routes = OpenApiRouter::with_openapi(openapi::frame())
         .routes(guarded(
             body_limited(Limited::SignUp),
             routes!(auth::sign_up),
@@ -182,7 +188,17 @@ pub(super) fn api_routes(
             body_limited(Limited::Update),
             routes!(users::update_user),
         ))
-        .routes(routes!(health::health))
+        .routes(routes!(health::health));
+    if !features.mail {
+        return routes;
+    }
+    let body_only = RouteGuard {
+        reads_body: true,
+        rate_limit: None,
+    };
+    routes
+        .routes(guarded(body_only, routes!(password_reset::reset_code)))
+        .routes(guarded(body_only, routes!(undo::undo_email_change)))
 }
 
 /// Credentialed CORS for exactly the configured origins, preflight included;

@@ -113,3 +113,12 @@ pub async fn password_change_allowed(
         max: throttle::PASSWORD_CHANGES_PER_WINDOW,
     }))
 }
+
+/// The cap on password changes for a change that checks it inside its own
+/// transaction (a reset by code); none with the throttle off.
+pub fn password_change_limit(state: &AppState, now: Timestamp) -> Option<PasswordChangeLimit> {
+    state.account_throttle().then(|| PasswordChangeLimit {
+        since: now.minus(throttle::PASSWORD_CHANGE_WINDOW),
+        max: throttle::PASSWORD_CHANGES_PER_WINDOW,
+    })
+}

@@ -97,7 +97,7 @@ pub fn password_field(
 }
 
 /// The type name zod reports as `received`.
-fn type_name(value: Option<&Value>) -> &'static str {
+pub fn type_name(value: Option<&Value>) -> &'static str {
     match value {
         None => "undefined",
         Some(Value::Null) => "null",

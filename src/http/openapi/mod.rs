@@ -3,8 +3,6 @@
 //! the document and the routes cannot drift apart. The bodies it describes
 //! are in `schemas`.
 
-use std::sync::LazyLock;
-
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -65,11 +63,29 @@ pub fn frame() -> OpenApi {
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
 
-/// The whole document, built from the same registration as the router.
+/// The whole document, every optional feature included (what `neptun-accounts
+/// openapi` prints), built from the same registration as the router.
 pub fn document() -> OpenApi {
-    let mut document = super::router::api_routes(|_, method_router| method_router).into_openapi();
+    finished(
+        super::router::api_routes(Features::ALL, |_, method_router| method_router).into_openapi(),
+    )
+}
+
+/// The document as a router registered it, with the parts every operation shares.
+pub fn finished(mut document: OpenApi) -> OpenApi {
     RequestIdHeader.modify(&mut document);
     document
+}
+
+/// The optional parts of the API that are switched on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Features {
+    /// `--mail-url`: password reset by code and the undo of email changes.
+    pub mail: bool,
+}
+
+impl Features {
+    pub const ALL: Self = Self { mail: true };
 }
 
 /// Every operation takes an optional `X-Request-Id` and answers with one.
@@ -108,20 +124,25 @@ impl Modify for RequestIdHeader {
     }
 }
 
-static DOCUMENT_JSON: LazyLock<String> = LazyLock::new(|| {
-    document()
-        .to_pretty_json()
-        .expect("the document is plain data and always serialises")
-});
-
-/// `GET /api/openapi.json`: the document, which leaves itself out, as
+/// `GET /api/openapi.json`: the document of this service as configured
+/// (switched-off features are not in it), which leaves itself out, as
 /// documents usually do.
-pub async fn openapi_json() -> Response {
-    (
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        DOCUMENT_JSON.as_str(),
-    )
-        .into_response()
+pub fn openapi_json(
+    document: &OpenApi,
+) -> impl Fn() -> std::future::Ready<Response> + Clone + use<> {
+    let json: std::sync::Arc<str> = document
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+        .into();
+    move || {
+        std::future::ready(
+            (
+                [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+                json.to_string(),
+            )
+                .into_response(),
+        )
+    }
 }
 
 #[cfg(test)]

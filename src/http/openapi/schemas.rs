@@ -290,3 +290,34 @@ pub struct EventPage {
     events: Vec<Event>,
     next: Option<String>,
 }
+
+/// `POST /auth/otp`: `{action:"create", email}` or
+/// `{action:"validate", email, otp, new_password}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ResetCodeRequestBody {
+    /// `create` or `validate`.
+    action: String,
+    #[schema(format = Email)]
+    email: String,
+    /// `validate`: the mailed code (5 digits by default).
+    otp: Option<String>,
+    /// `validate`: the new password (the policy of new passwords).
+    #[schema(format = Password)]
+    new_password: Option<String>,
+}
+
+/// `{success, message}`: NEPTUN's answer.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ResetCodeAnswer {
+    success: bool,
+    message: String,
+}
+
+/// `{token}`: the token of the undo link mailed to the old address.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UndoRequestBody {
+    token: String,
+}
