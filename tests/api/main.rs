@@ -25,6 +25,7 @@ mod log_stall;
 mod login;
 mod logout;
 mod migrations;
+mod notifications;
 mod openapi;
 mod operations;
 mod operator_hints;

@@ -6,7 +6,7 @@ import sys
 METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
 
 
-def main(document_path: str, tally_path: str, minimum: int) -> int:
+def main(document_path: str, tally_path: str, minimum: int, excluded: set) -> int:
     with open(document_path, encoding="utf-8") as file:
         document = json.load(file)
     with open(tally_path, encoding="utf-8") as file:
@@ -16,6 +16,9 @@ def main(document_path: str, tally_path: str, minimum: int) -> int:
         for method in METHODS:
             if method in item:
                 label = f"{method.upper()} {path}"
+                if label in excluded:
+                    print(f"{'-':>6} not run here           {label}")
+                    continue
                 count = tally.get(label, 0)
                 print(f"{count:6} successful answers  {label}")
                 if count < minimum:
@@ -27,4 +30,4 @@ def main(document_path: str, tally_path: str, minimum: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    sys.exit(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), set(sys.argv[4:])))

@@ -12,8 +12,10 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{OpenApi, Required};
 
+mod reset_schemas;
 mod schemas;
 
+pub use self::reset_schemas::ResetCodeRequestBody;
 pub use self::schemas::*;
 
 /// The session cookie's security scheme, as operations name it.

@@ -130,7 +130,7 @@ pub struct HealthUnavailable {
     error: String,
 }
 
-fn email_schema() -> ObjectBuilder {
+pub(super) fn email_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
@@ -143,7 +143,7 @@ fn email_schema() -> ObjectBuilder {
         .examples([serde_json::json!("newemail@example.com")])
 }
 
-fn new_password_schema() -> ObjectBuilder {
+pub(super) fn new_password_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(password::DEFAULT_MIN_LENGTH))
@@ -289,22 +289,6 @@ pub struct Event {
 pub struct EventPage {
     events: Vec<Event>,
     next: Option<String>,
-}
-
-/// `POST /auth/otp`: `{action:"create", email}` or
-/// `{action:"validate", email, otp, new_password}`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ResetCodeRequestBody {
-    /// `create` or `validate`.
-    action: String,
-    #[schema(format = Email)]
-    email: String,
-    /// `validate`: the mailed code (5 digits by default).
-    otp: Option<String>,
-    /// `validate`: the new password (the policy of new passwords).
-    #[schema(format = Password)]
-    new_password: Option<String>,
 }
 
 /// `{success, message}`: NEPTUN's answer.
