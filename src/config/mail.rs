@@ -223,4 +223,41 @@ mod tests {
         let err = "ftp://u:secret@h".parse::<MailUrl>().unwrap_err();
         assert!(!err.contains("secret"), "{err}");
     }
+
+    fn settings(url: Option<&str>, from: Option<&str>) -> MailSettings {
+        MailSettings {
+            secret_key_file: None,
+            mail_url: url.map(|url| url.parse().unwrap()),
+            mail_from: from.map(str::to_owned),
+            otp_digits: None,
+            otp_lifetime: Duration::from_secs(600),
+        }
+    }
+
+    #[test]
+    fn mail_needs_a_sender_and_a_public_url() {
+        let url = Some("smtp://127.0.0.1:25");
+        let flag = |result: Result<(), ConfigError>| result.err().map(|err| err.flag);
+        assert_eq!(
+            flag(settings(url, None).validate(true)),
+            Some("--mail-from")
+        );
+        assert_eq!(
+            flag(settings(url, Some("not a mailbox")).validate(true)),
+            Some("--mail-from")
+        );
+        assert_eq!(
+            flag(settings(url, Some("N <a@example.com>")).validate(false)),
+            Some("--public-url")
+        );
+        assert!(
+            settings(url, Some("N <a@example.com>"))
+                .validate(true)
+                .is_ok()
+        );
+        assert!(
+            settings(None, None).validate(false).is_ok(),
+            "mail off needs neither"
+        );
+    }
 }
