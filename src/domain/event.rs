@@ -20,10 +20,12 @@ pub enum EventKind {
     PasswordChanged,
     EmailChanged,
     SessionEnded,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::SignUp,
         Self::Login,
         Self::LoginFailed,
@@ -31,6 +33,8 @@ impl EventKind {
         Self::PasswordChanged,
         Self::EmailChanged,
         Self::SessionEnded,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +46,8 @@ impl EventKind {
             Self::PasswordChanged => "password_changed",
             Self::EmailChanged => "email_changed",
             Self::SessionEnded => "session_ended",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
         }
     }
 
@@ -54,6 +60,7 @@ impl EventKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginMethod {
     Password,
+    Passkey,
 }
 
 /// An event about to be written.
@@ -99,6 +106,7 @@ impl NewEvent {
     ) -> Self {
         let method = match method {
             LoginMethod::Password => "password",
+            LoginMethod::Passkey => "passkey",
         };
         Self::new(
             user_id,
@@ -186,6 +194,39 @@ impl NewEvent {
             at,
             origin,
             json!({ "sessions_ended": ended, "by": by.as_str() }),
+        )
+    }
+
+    /// A passkey was registered to the account.
+    pub fn passkey_added(
+        user_id: &UserId,
+        passkey_id: &str,
+        name: &str,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        Self::new(
+            user_id,
+            EventKind::PasskeyAdded,
+            at,
+            origin,
+            json!({ "passkey_id": passkey_id, "name": name }),
+        )
+    }
+
+    /// A passkey was deleted from the account.
+    pub fn passkey_removed(
+        user_id: &UserId,
+        passkey_id: &str,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        Self::new(
+            user_id,
+            EventKind::PasskeyRemoved,
+            at,
+            origin,
+            json!({ "passkey_id": passkey_id }),
         )
     }
 }

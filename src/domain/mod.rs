@@ -4,6 +4,7 @@ pub mod argon2_worker;
 pub mod client;
 pub mod email;
 pub mod event;
+pub mod passkey;
 pub mod password;
 pub mod password_blocklist;
 pub mod password_hasher;

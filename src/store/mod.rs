@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod history;
+pub mod passkeys;
 mod postgres;
 mod sqlite;
 pub mod throttle;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use history::{AccountHistory, SessionSummary};
+pub use passkeys::PasskeyStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use throttle::{PasswordCheckReservation, ThrottleStore};
@@ -110,13 +112,19 @@ pub enum StoreError {
     /// The password-change cap was reached; the oldest change in the window.
     #[error("too many password changes")]
     TooManyPasswordChanges { oldest: Timestamp },
+    /// The credential id is registered already (to this or another account).
+    #[error("passkey already registered")]
+    PasskeyTaken,
+    /// The passkey was used or deleted since its state was read.
+    #[error("passkey changed meanwhile")]
+    PasskeyChanged,
     #[error("database error: {0}")]
     Database(String),
 }
 
 /// The operations the HTTP layer needs, each one transaction.
 #[async_trait]
-pub trait Store: AccountHistory + ThrottleStore + Send + Sync + 'static {
+pub trait Store: AccountHistory + ThrottleStore + PasskeyStore + Send + Sync + 'static {
     /// Creates a user, their first session and its `sign_up` event together.
     async fn create_user(&self, user: NewUser, session: NewSession) -> Result<(), StoreError>;
 

@@ -5,6 +5,7 @@
 mod admin;
 mod connect;
 mod history;
+mod passkeys;
 mod rows;
 mod throttle;
 

@@ -6,6 +6,7 @@ mod connection;
 mod history;
 mod journal;
 mod migrations;
+mod passkeys;
 mod rows;
 mod throttle;
 mod writer;
