@@ -115,7 +115,7 @@ fn main() -> ExitCode {
 }
 
 fn print_openapi() -> ExitCode {
-    match neptun_accounts::http::openapi::document().to_pretty_json() {
+    match neptun_accounts::http::openapi::document(true).to_pretty_json() {
         Ok(json) => {
             println!("{json}");
             ExitCode::SUCCESS

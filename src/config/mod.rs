@@ -4,6 +4,7 @@
 //! configuration table come from here.
 
 mod network;
+mod passkeys;
 mod serve;
 mod shared;
 mod values;
@@ -11,6 +12,7 @@ mod values;
 use std::time::Duration;
 
 pub use self::network::{AllowedHost, ProxyNetwork};
+pub use self::passkeys::{PasskeyMode, PasskeySettings};
 pub use self::serve::Config;
 pub use self::shared::{Argon2Settings, DatabaseSettings, PasswordRules};
 pub use self::values::{

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{ArgAction, Args};
 
 use super::network::{AllowedHost, ProxyNetwork};
+use super::passkeys::PasskeySettings;
 use super::shared::{Argon2Settings, DatabaseSettings, PasswordRules, STRICT_RECENT_AUTH};
 use super::values::{CookiePrefix, LogFormat, Origin, RateQuota, Switch, parse_duration};
 use super::{ConfigError, Protections, fail};
@@ -255,6 +256,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub passwords: PasswordRules,
+
+    #[command(flatten)]
+    pub passkeys: PasskeySettings,
 }
 
 /// The idle timeout when none is given, unless the lifetime is shorter.
@@ -311,6 +315,7 @@ impl Config {
         self.database.validate()?;
         self.argon2.validate()?;
         self.passwords.validate()?;
+        self.passkeys.validate(self.public_url.as_ref())?;
         // Only two explicit, contradictory values are an error; a default
         // idle timeout follows a shorter lifetime.
         if let Some(idle) = self.session_idle_timeout {

@@ -147,7 +147,8 @@ impl RelyingParty {
             id: &handle,
             display_name,
         };
-        let options = PublicKeyCredentialCreationOptions::passkey(&self.rp_id, user_entity, excluded);
+        let options =
+            PublicKeyCredentialCreationOptions::passkey(&self.rp_id, user_entity, excluded);
         let (server, client) = options
             .start_ceremony()
             .map_err(|err| PasskeyError::Start(err.to_string()))?;
@@ -237,10 +238,11 @@ impl RelyingParty {
         let handle = user_handle(owner)?;
         let credential_id = CredentialId::<&[u8]>::decode(stored.credential_id.as_slice())
             .map_err(|err| PasskeyError::Stored(err.to_string()))?;
-        let static_state = StaticState::<
-            CompressedPubKey<[u8; 32], [u8; 32], [u8; 48], Vec<u8>>,
-        >::decode(stored.public_key.as_slice())
-        .map_err(|err| PasskeyError::Stored(err.to_string()))?;
+        let static_state =
+            StaticState::<CompressedPubKey<[u8; 32], [u8; 32], [u8; 48], Vec<u8>>>::decode(
+                stored.public_key.as_slice(),
+            )
+            .map_err(|err| PasskeyError::Stored(err.to_string()))?;
         let mut credential = AuthenticatedCredential::new(
             credential_id,
             &handle,

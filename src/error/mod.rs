@@ -23,6 +23,8 @@ pub enum BodyShape {
     Credentials,
     /// `{email?, password?}` of the update endpoint.
     Update,
+    /// The passkey routes' `{name}` and `{current_password?}`.
+    Passkey,
 }
 
 impl BodyShape {
@@ -30,13 +32,14 @@ impl BodyShape {
         match self {
             Self::Credentials => "Invalid body(email, password).",
             Self::Update => "Invalid body(?email, ?password).",
+            Self::Passkey => "Invalid body(?name, ?current_password).",
         }
     }
 
     fn status_message(self) -> &'static str {
         // NEPTUN's update endpoint says "Bad Request." with a period.
         match self {
-            Self::Credentials => "Bad Request",
+            Self::Credentials | Self::Passkey => "Bad Request",
             Self::Update => "Bad Request.",
         }
     }
@@ -83,6 +86,18 @@ pub enum ApiError {
     MisdirectedRequest,
     #[error("email taken")]
     EmailTaken,
+    /// A registration that did not verify, whatever the cause.
+    #[error("passkey verification failed")]
+    PasskeyVerificationFailed,
+    /// A sign-in that did not verify, whatever the cause.
+    #[error("passkey not recognised")]
+    PasskeyNotRecognised,
+    #[error("passkey already registered")]
+    PasskeyAlreadyRegistered,
+    #[error("passkey not found")]
+    PasskeyNotFound,
+    #[error("last way to sign in")]
+    LastWayToSignIn,
     #[error("payload too large")]
     PayloadTooLarge { limit_bytes: usize },
     #[error("unsupported media type")]
@@ -114,19 +129,25 @@ impl ApiError {
             Self::InvalidBody { .. }
             | Self::NothingToUpdate
             | Self::InvalidJson { .. }
-            | Self::InvalidEventQuery { .. } => StatusCode::BAD_REQUEST,
-            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            | Self::InvalidEventQuery { .. }
+            | Self::PasskeyVerificationFailed => StatusCode::BAD_REQUEST,
+            Self::Unauthorized | Self::InvalidCredentials | Self::PasskeyNotRecognised => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::AlreadyLoggedIn | Self::CrossSite | Self::RecentAuthRequired => {
                 StatusCode::FORBIDDEN
             }
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::UserNotFound | Self::SessionNotFound | Self::RouteNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            Self::UserNotFound
+            | Self::SessionNotFound
+            | Self::RouteNotFound
+            | Self::PasskeyNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
-            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::EmailTaken | Self::PasskeyAlreadyRegistered | Self::LastWayToSignIn => {
+                StatusCode::CONFLICT
+            }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -155,6 +176,11 @@ impl ApiError {
             Self::MethodNotAllowed => "Method Not Allowed",
             Self::MisdirectedRequest => "Misdirected Request",
             Self::EmailTaken => "A user with this email already exists",
+            Self::PasskeyVerificationFailed => "Passkey verification failed",
+            Self::PasskeyNotRecognised => "Passkey not recognised",
+            Self::PasskeyAlreadyRegistered => "Passkey already registered",
+            Self::PasskeyNotFound => "Passkey not found",
+            Self::LastWayToSignIn => "Cannot remove the last way to sign in",
             Self::PayloadTooLarge { .. } => "Payload Too Large",
             Self::UnsupportedMediaType => "Content-Type must be application/json",
             Self::ServerBusy { .. } => "Server busy, retry later",
@@ -241,6 +267,8 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::EmailTaken => Self::EmailTaken,
+            StoreError::PasskeyTaken => Self::PasskeyAlreadyRegistered,
+            StoreError::PasskeyChanged => Self::PasskeyNotRecognised,
             // The session or its user ended while this request was in flight.
             StoreError::SessionNotFound | StoreError::UserNotFound => Self::Unauthorized,
             StoreError::TooManyPasswordChanges { oldest } => {

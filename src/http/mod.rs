@@ -12,6 +12,8 @@ mod health;
 mod json_body;
 pub mod metrics;
 pub mod openapi;
+mod passkey_login;
+mod passkeys;
 pub mod rate_limit;
 mod request_id;
 mod router;
@@ -66,6 +68,9 @@ pub struct AppContext {
     pub rate_limits: Option<RateLimits>,
     /// `--event-retention`: older events are purged.
     pub event_retention: Duration,
+    /// The relying party when passkeys are on (`--passkeys on` and
+    /// `--public-url`); their routes exist only then.
+    pub passkeys: Option<crate::domain::passkey::RelyingParty>,
     /// `--require-recent-auth`, after `--strict`.
     pub require_recent_auth: Option<Duration>,
     pub started_at: Instant,

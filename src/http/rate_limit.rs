@@ -22,6 +22,10 @@ pub enum Limited {
     Login,
     SignUp,
     Update,
+    /// `POST /api/auth/passkey`: its own limit, apart from the password login's.
+    PasskeyLogin,
+    /// `POST /api/auth/passkey/options`: each stores a challenge.
+    PasskeyOptions,
 }
 
 impl Limited {
@@ -31,6 +35,8 @@ impl Limited {
             Self::Login => "login_per_address",
             Self::SignUp => "sign_up_per_address",
             Self::Update => "update_per_address",
+            Self::PasskeyLogin => "passkey_login_per_address",
+            Self::PasskeyOptions => "passkey_options_per_address",
         }
     }
 
@@ -40,6 +46,8 @@ impl Limited {
             Self::Login => "logins per client address",
             Self::SignUp => "sign-ups per client address",
             Self::Update => "account updates per client address",
+            Self::PasskeyLogin => "passkey sign-ins per client address",
+            Self::PasskeyOptions => "passkey sign-in options per client address",
         }
     }
 
@@ -49,31 +57,44 @@ impl Limited {
             Self::Login => "--login-rate-limit",
             Self::SignUp => "--sign-up-rate-limit",
             Self::Update => "--update-rate-limit",
+            Self::PasskeyLogin | Self::PasskeyOptions => "--passkey-rate-limit",
         }
     }
 }
 
-/// One keyed limiter per limited route.
+/// How many routes have a limit: one limiter each.
+const LIMITED_ROUTES: usize = 5;
+
+/// One keyed limiter per limited route, indexed by [`Limited`].
 pub struct RateLimits {
-    login: DefaultKeyedRateLimiter<IpAddr>,
-    sign_up: DefaultKeyedRateLimiter<IpAddr>,
-    update: DefaultKeyedRateLimiter<IpAddr>,
-    quotas: [RateQuota; 3],
+    limiters: [DefaultKeyedRateLimiter<IpAddr>; LIMITED_ROUTES],
+    quotas: [RateQuota; LIMITED_ROUTES],
     proxies: ProxyTrust,
 }
 
+/// The quota of each limited route.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteQuotas {
+    pub login: RateQuota,
+    pub sign_up: RateQuota,
+    pub update: RateQuota,
+    /// Passkey sign-ins, and separately their options requests.
+    pub passkey: RateQuota,
+}
+
 impl RateLimits {
-    pub fn new(
-        login: RateQuota,
-        sign_up: RateQuota,
-        update: RateQuota,
-        proxies: ProxyTrust,
-    ) -> Self {
+    pub fn new(quotas: RouteQuotas, proxies: ProxyTrust) -> Self {
+        // In the order of `Limited`'s variants.
+        let quotas = [
+            quotas.login,
+            quotas.sign_up,
+            quotas.update,
+            quotas.passkey,
+            quotas.passkey,
+        ];
         Self {
-            login: RateLimiter::keyed(quota(login)),
-            sign_up: RateLimiter::keyed(quota(sign_up)),
-            update: RateLimiter::keyed(quota(update)),
-            quotas: [login, sign_up, update],
+            limiters: quotas.map(|rate| RateLimiter::keyed(quota(rate))),
+            quotas,
             proxies,
         }
     }
@@ -81,12 +102,7 @@ impl RateLimits {
     /// Counts this request; `Err` holds how long the client must wait.
     pub fn check<B>(&self, route: Limited, request: &Request<B>) -> Result<(), Duration> {
         let key = rate_key(self.proxies.client_address(request));
-        let limiter = match route {
-            Limited::Login => &self.login,
-            Limited::SignUp => &self.sign_up,
-            Limited::Update => &self.update,
-        };
-        limiter
+        self.limiters[route as usize]
             .check_key(&key)
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
@@ -99,7 +115,7 @@ impl RateLimits {
     /// Drops the state of addresses that are back to a full allowance, so
     /// the keyed stores do not grow with every address ever seen.
     pub fn forget_idle_addresses(&self) {
-        for limiter in [&self.login, &self.sign_up, &self.update] {
+        for limiter in &self.limiters {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
@@ -107,7 +123,7 @@ impl RateLimits {
 
     /// Addresses currently remembered, over all limiters.
     pub fn remembered_addresses(&self) -> usize {
-        self.login.len() + self.sign_up.len() + self.update.len()
+        self.limiters.iter().map(|limiter| limiter.len()).sum()
     }
 }
 
@@ -151,18 +167,19 @@ mod tests {
 
     #[test]
     fn a_quota_of_n_allows_a_burst_of_n_then_refuses_with_a_wait() {
+        let one_a_minute = RateQuota {
+            count: 1,
+            period: Duration::from_secs(60),
+        };
         let limits = RateLimits::new(
-            RateQuota {
-                count: 3,
-                period: Duration::from_secs(60),
-            },
-            RateQuota {
-                count: 1,
-                period: Duration::from_secs(60),
-            },
-            RateQuota {
-                count: 1,
-                period: Duration::from_secs(60),
+            RouteQuotas {
+                login: RateQuota {
+                    count: 3,
+                    period: Duration::from_secs(60),
+                },
+                sign_up: one_a_minute,
+                update: one_a_minute,
+                passkey: one_a_minute,
             },
             ProxyTrust::default(),
         );
@@ -182,6 +199,13 @@ mod tests {
             "per address"
         );
         assert!(limits.check(Limited::SignUp, &client).is_ok(), "per route");
-        assert_eq!(limits.remembered_addresses(), 3);
+        assert!(limits.check(Limited::PasskeyLogin, &client).is_ok());
+        assert!(
+            limits.check(Limited::PasskeyOptions, &client).is_ok(),
+            "sign-in options are counted apart from sign-ins"
+        );
+        assert!(limits.check(Limited::PasskeyLogin, &client).is_err());
+        assert_eq!(limits.quota(Limited::PasskeyOptions), one_a_minute);
+        assert_eq!(limits.remembered_addresses(), 5);
     }
 }

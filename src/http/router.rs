@@ -24,7 +24,8 @@ use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{
-    AppState, account_page, auth, events, guard, health, openapi, session, sessions, users,
+    AppState, account_page, auth, events, guard, health, openapi, passkey_login, passkeys, session,
+    sessions, users,
 };
 use crate::config::Origin;
 use crate::error::ApiError;
@@ -40,7 +41,7 @@ pub fn router(state: AppState) -> Router {
             guard::guard_request,
         ))
     };
-    let (routes, _document) = api_routes(guarded).split_for_parts();
+    let (routes, _document) = api_routes(guarded, state.passkeys.is_some()).split_for_parts();
     let routes = routes
         .route("/api/openapi.json", get(openapi::openapi_json))
         .route(account_page::PAGE_PATH, get(account_page::page))
@@ -153,21 +154,25 @@ fn log_answer(response: &Response, latency: Duration, _span: &Span) {
 /// checks its [`RouteGuard`] names (the document passes it through).
 pub(super) fn api_routes(
     guard: impl Fn(RouteGuard, MethodRouter<AppState>) -> MethodRouter<AppState>,
+    passkeys: bool,
 ) -> OpenApiRouter<AppState> {
     let guarded = |route, (schemas, paths, method_router): UtoipaMethodRouter<AppState>| {
         (schemas, paths, guard(route, method_router))
     };
     let plain = RouteGuard::default();
-    let body_limited = |limited| RouteGuard {
+    let body_limited = |rate_limit| RouteGuard {
         reads_body: true,
-        rate_limit: Some(limited),
+        rate_limit,
     };
-    OpenApiRouter::with_openapi(openapi::frame())
+    let router = OpenApiRouter::with_openapi(openapi::frame())
         .routes(guarded(
-            body_limited(Limited::SignUp),
+            body_limited(Some(Limited::SignUp)),
             routes!(auth::sign_up),
         ))
-        .routes(guarded(body_limited(Limited::Login), routes!(auth::login)))
+        .routes(guarded(
+            body_limited(Some(Limited::Login)),
+            routes!(auth::login),
+        ))
         .routes(guarded(plain, routes!(auth::logout)))
         .routes(guarded(plain, routes!(auth::check)))
         .routes(guarded(plain, routes!(auth::session)))
@@ -179,10 +184,36 @@ pub(super) fn api_routes(
         .routes(guarded(plain, routes!(sessions::end_session)))
         .routes(guarded(plain, routes!(events::list_events)))
         .routes(guarded(
-            body_limited(Limited::Update),
+            body_limited(Some(Limited::Update)),
             routes!(users::update_user),
         ))
-        .routes(routes!(health::health))
+        .routes(routes!(health::health));
+    if !passkeys {
+        // Off: the routes do not exist (404, as unknown routes) and the
+        // document does not list them.
+        return router;
+    }
+    router
+        .routes(guarded(
+            body_limited(None),
+            routes!(passkeys::registration_options),
+        ))
+        .routes(guarded(
+            body_limited(None),
+            routes!(passkeys::add_passkey, passkeys::list_passkeys),
+        ))
+        .routes(guarded(
+            body_limited(None),
+            routes!(passkeys::rename_passkey, passkeys::delete_passkey),
+        ))
+        .routes(guarded(
+            body_limited(Some(Limited::PasskeyOptions)),
+            routes!(passkey_login::sign_in_options),
+        ))
+        .routes(guarded(
+            body_limited(Some(Limited::PasskeyLogin)),
+            routes!(passkey_login::sign_in),
+        ))
 }
 
 /// Credentialed CORS for exactly the configured origins, preflight included;

@@ -5,6 +5,7 @@
 
 use std::sync::LazyLock;
 
+use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -14,9 +15,12 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{OpenApi, Required};
 
+mod passkey_schemas;
 mod schemas;
 
+pub use self::passkey_schemas::*;
 pub use self::schemas::*;
+use super::AppState;
 
 /// The session cookie's security scheme, as operations name it.
 pub const SESSION_SCHEME: &str = "session";
@@ -65,9 +69,13 @@ pub fn frame() -> OpenApi {
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
 
-/// The whole document, built from the same registration as the router.
-pub fn document() -> OpenApi {
-    let mut document = super::router::api_routes(|_, method_router| method_router).into_openapi();
+/// The document, built from the same registration as the router: with the
+/// passkey routes when `passkeys` (as a service with passkeys on serves
+/// them; `neptun-accounts openapi` prints this whole document), without
+/// them otherwise, so the served document lists exactly the routes served.
+pub fn document(passkeys: bool) -> OpenApi {
+    let mut document =
+        super::router::api_routes(|_, method_router| method_router, passkeys).into_openapi();
     RequestIdHeader.modify(&mut document);
     document
 }
@@ -108,18 +116,29 @@ impl Modify for RequestIdHeader {
     }
 }
 
-static DOCUMENT_JSON: LazyLock<String> = LazyLock::new(|| {
-    document()
-        .to_pretty_json()
-        .expect("the document is plain data and always serialises")
-});
+/// The document's text, rendered once per process for each variant.
+fn document_json(passkeys: bool) -> &'static str {
+    static WITH_PASSKEYS: LazyLock<String> = LazyLock::new(|| render(true));
+    static WITHOUT_PASSKEYS: LazyLock<String> = LazyLock::new(|| render(false));
+    if passkeys {
+        &WITH_PASSKEYS
+    } else {
+        &WITHOUT_PASSKEYS
+    }
+}
 
-/// `GET /api/openapi.json`: the document, which leaves itself out, as
-/// documents usually do.
-pub async fn openapi_json() -> Response {
+fn render(passkeys: bool) -> String {
+    document(passkeys)
+        .to_pretty_json()
+        .unwrap_or_else(|err| format!("{{\"error\":\"{err}\"}}"))
+}
+
+/// `GET /api/openapi.json`: the document of the routes this service serves
+/// (passkeys only when on), which leaves itself out, as documents usually do.
+pub async fn openapi_json(State(state): State<AppState>) -> Response {
     (
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        DOCUMENT_JSON.as_str(),
+        document_json(state.passkeys.is_some()),
     )
         .into_response()
 }
