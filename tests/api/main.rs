@@ -29,6 +29,7 @@ mod migrations;
 mod openapi;
 mod operations;
 mod operator_hints;
+mod passkey_inputs;
 mod passkeys;
 mod password_hashing;
 mod process;
