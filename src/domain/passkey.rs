@@ -10,11 +10,12 @@ use webauthn_rp::request::auth::{
     AuthenticationVerificationOptions, AuthenticatorAttachmentEnforcement,
     DiscoverableCredentialRequestOptions, SignatureCounterEnforcement,
 };
+use webauthn_rp::request::register::CredProtect;
 use webauthn_rp::request::register::{
     Nickname, PublicKeyCredentialCreationOptions, PublicKeyCredentialUserEntity,
     RegistrationVerificationOptions, UserHandle16, Username,
 };
-use webauthn_rp::request::{AsciiDomain, PublicKeyCredentialDescriptor, RpId};
+use webauthn_rp::request::{AsciiDomain, ExtensionInfo, PublicKeyCredentialDescriptor, RpId};
 use webauthn_rp::response::register::{CompressedPubKey, DynamicState, StaticState};
 use webauthn_rp::response::{AuthTransports, AuthenticatorAttachment, Backup, CredentialId};
 use webauthn_rp::{
@@ -147,8 +148,13 @@ impl RelyingParty {
             id: &handle,
             display_name,
         };
-        let options =
+        let mut options =
             PublicKeyCredentialCreationOptions::passkey(&self.rp_id, user_entity, excluded);
+        // Ask for credProtect without making the browser refuse authenticators
+        // that lack it (CTAP 2.0 keys): user verification is required at
+        // every sign-in anyway.
+        options.extensions.cred_protect =
+            CredProtect::UserVerificationRequired(ExtensionInfo::AllowDontEnforceValue);
         let (server, client) = options
             .start_ceremony()
             .map_err(|err| PasskeyError::Start(err.to_string()))?;

@@ -51,6 +51,10 @@ pub fn router(state: AppState) -> Router {
             account_page::ACTIVITY_SCRIPT_PATH,
             get(account_page::activity_script),
         )
+        .route(
+            account_page::PASSKEYS_SCRIPT_PATH,
+            get(account_page::passkeys_script),
+        )
         .route(account_page::FAVICON_PATH, get(account_page::favicon));
     let routes = if state.root_redirect {
         routes.route("/", get(account_page::to_page))
