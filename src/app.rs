@@ -8,8 +8,10 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::{
-    Argon2Settings, BlocklistSource, Config, ConfigError, CookiePrefix, PasswordRules, Switch,
+    Argon2Settings, BlocklistSource, Config, ConfigError, CookiePrefix, PasskeyMode, PasswordRules,
+    Switch,
 };
+use crate::domain::passkey::RelyingParty;
 use crate::domain::password::PasswordPolicy;
 use crate::domain::password_blocklist::PasswordBlocklist;
 use crate::domain::password_hasher::{HashingError, PasswordHasher};
@@ -17,7 +19,7 @@ use crate::domain::session::SessionPolicy;
 use crate::domain::throttle;
 use crate::domain::time::Timestamp;
 use crate::http::client_address::ProxyTrust;
-use crate::http::rate_limit::{JANITOR_INTERVAL, RateLimits};
+use crate::http::rate_limit::{JANITOR_INTERVAL, RateLimits, RouteQuotas};
 use crate::http::serve::{ConnectionLimits, serve};
 use crate::http::session::SessionCookie;
 use crate::http::{AppContext, AppState};
@@ -79,6 +81,7 @@ impl App {
                 "the session cookie is Secure: over plain http only localhost and 127.0.0.1 keep it; from another host over plain http start with --cookie-secure false (development only)"
             );
         }
+        let passkeys = passkey_mode(&config)?;
         let allowed_hosts = config.allowed_hosts();
         if allowed_hosts.is_none() {
             tracing::warn!(
@@ -96,9 +99,12 @@ impl App {
         );
         let rate_limits = limits_on.then(|| {
             RateLimits::new(
-                config.login_rate_limit,
-                config.sign_up_rate_limit,
-                config.update_rate_limit,
+                RouteQuotas {
+                    login: config.login_rate_limit,
+                    sign_up: config.sign_up_rate_limit,
+                    update: config.update_rate_limit,
+                    passkey: config.passkeys.passkey_rate_limit,
+                },
                 proxies.clone(),
             )
         });
@@ -122,6 +128,7 @@ impl App {
             proxies,
             rate_limits,
             require_recent_auth: config.protections().require_recent_auth,
+            passkeys,
             event_retention: config.event_retention,
             server_key,
             mail,
@@ -230,6 +237,31 @@ pub fn new_password_policy(rules: &PasswordRules) -> Result<PasswordPolicy, Conf
     ))
 }
 
+/// The relying party when passkeys are on; one start-up line says which
+/// and, when they stay off, why.
+fn passkey_mode(config: &Config) -> Result<Option<RelyingParty>, ConfigError> {
+    match config.passkeys.mode(config.public_url.as_ref())? {
+        PasskeyMode::On(relying_party) => {
+            tracing::info!(
+                rp_id = relying_party.id(),
+                "passkeys are on for {}",
+                relying_party.id()
+            );
+            Ok(Some(relying_party))
+        }
+        PasskeyMode::MissingPublicUrl => {
+            tracing::warn!(
+                "passkeys are OFF: --passkeys on needs --public-url (its host is the relying party id); the passkey routes answer 404"
+            );
+            Ok(None)
+        }
+        PasskeyMode::Off => {
+            tracing::info!("passkeys are off (--passkeys on with --public-url turns them on)");
+            Ok(None)
+        }
+    }
+}
+
 /// Removes expired sessions and stale throttle records from the database.
 async fn sweep_expired_rows(state: AppState) {
     let mut ticks = tokio::time::interval(DATABASE_SWEEP);
@@ -245,6 +277,11 @@ async fn sweep_expired_rows(state: AppState) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "expired sessions removed"),
             Err(err) => tracing::warn!(%err, "could not remove expired sessions"),
+        }
+        match state.store.delete_expired_challenges(now).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired passkey challenges removed"),
+            Err(err) => tracing::warn!(%err, "could not remove expired passkey challenges"),
         }
         let failures_before = now.minus(throttle::FAILURE_MEMORY);
         let changes_before = now.minus(throttle::PASSWORD_CHANGE_WINDOW);

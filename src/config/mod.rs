@@ -5,6 +5,7 @@
 
 mod mail;
 mod network;
+mod passkeys;
 mod serve;
 mod shared;
 mod values;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 pub use self::mail::{MailSecurity, MailSettings, MailUrl};
 pub use self::network::{AllowedHost, ProxyNetwork};
+pub use self::passkeys::{PasskeyMode, PasskeySettings};
 pub use self::serve::Config;
 pub use self::shared::{Argon2Settings, DatabaseSettings, PasswordRules};
 pub use self::values::{

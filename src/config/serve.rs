@@ -9,6 +9,7 @@ use clap::{ArgAction, Args};
 
 use super::mail::MailSettings;
 use super::network::{AllowedHost, ProxyNetwork};
+use super::passkeys::PasskeySettings;
 use super::shared::{Argon2Settings, DatabaseSettings, PasswordRules, STRICT_RECENT_AUTH};
 use super::values::{CookiePrefix, LogFormat, Origin, RateQuota, Switch, parse_duration};
 use super::{ConfigError, Protections, fail};
@@ -259,6 +260,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub mail: MailSettings,
+
+    #[command(flatten)]
+    pub passkeys: PasskeySettings,
 }
 
 /// The idle timeout when none is given, unless the lifetime is shorter.
@@ -325,6 +329,7 @@ impl Config {
                 "is required with a postgres:// database, the same file on every instance",
             );
         }
+        self.passkeys.validate(self.public_url.as_ref())?;
         // Only two explicit, contradictory values are an error; a default
         // idle timeout follows a shorter lifetime.
         if let Some(idle) = self.session_idle_timeout {

@@ -108,6 +108,17 @@ impl Origin {
             .split_once("://")
             .map_or("", |(_, authority)| authority)
     }
+
+    /// The host alone, without its port (an IPv6 literal keeps its brackets).
+    pub fn host(&self) -> &str {
+        let authority = self.authority();
+        match authority.find(']') {
+            Some(end) if authority.starts_with('[') => &authority[..=end],
+            _ => authority
+                .rsplit_once(':')
+                .map_or(authority, |(host, _)| host),
+        }
+    }
 }
 
 impl FromStr for Origin {

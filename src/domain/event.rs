@@ -23,10 +23,12 @@ pub enum EventKind {
     PasswordResetRequested,
     PasswordReset,
     EmailChangeUndone,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::SignUp,
         Self::Login,
         Self::LoginFailed,
@@ -37,6 +39,8 @@ impl EventKind {
         Self::PasswordResetRequested,
         Self::PasswordReset,
         Self::EmailChangeUndone,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,8 @@ impl EventKind {
             Self::PasswordResetRequested => "password_reset_requested",
             Self::PasswordReset => "password_reset",
             Self::EmailChangeUndone => "email_change_undone",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
         }
     }
 
@@ -63,6 +69,7 @@ impl EventKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginMethod {
     Password,
+    Passkey,
 }
 
 /// An event about to be written.
@@ -108,6 +115,7 @@ impl NewEvent {
     ) -> Self {
         let method = match method {
             LoginMethod::Password => "password",
+            LoginMethod::Passkey => "passkey",
         };
         Self::new(
             user_id,
@@ -195,6 +203,39 @@ impl NewEvent {
             at,
             origin,
             json!({ "sessions_ended": ended, "by": by.as_str() }),
+        )
+    }
+
+    /// A passkey was registered to the account.
+    pub fn passkey_added(
+        user_id: &UserId,
+        passkey_id: &str,
+        name: &str,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        Self::new(
+            user_id,
+            EventKind::PasskeyAdded,
+            at,
+            origin,
+            json!({ "passkey_id": passkey_id, "name": name }),
+        )
+    }
+
+    /// A passkey was deleted from the account.
+    pub fn passkey_removed(
+        user_id: &UserId,
+        passkey_id: &str,
+        at: Timestamp,
+        origin: &ClientOrigin,
+    ) -> Self {
+        Self::new(
+            user_id,
+            EventKind::PasskeyRemoved,
+            at,
+            origin,
+            json!({ "passkey_id": passkey_id }),
         )
     }
 }

@@ -6,6 +6,7 @@ pub mod email;
 pub mod event;
 pub mod mail_message;
 pub mod otp;
+pub mod passkey;
 pub mod password;
 pub mod password_blocklist;
 pub mod password_hasher;

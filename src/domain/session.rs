@@ -37,7 +37,7 @@ pub struct IssuedSession {
 }
 
 /// 128 random bits, base64url without padding.
-fn new_public_id() -> Result<String, getrandom::Error> {
+pub fn new_public_id() -> Result<String, getrandom::Error> {
     use base64::Engine as _;
     let mut bytes = [0_u8; 16];
     getrandom::fill(&mut bytes)?;

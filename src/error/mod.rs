@@ -29,6 +29,8 @@ pub enum BodyShape {
     ResetCreate,
     /// `POST /auth/otp` `validate`: `{email, otp, new_password}`.
     ResetValidate,
+    /// The passkey routes' `{name}` and `{current_password?}`.
+    Passkey,
 }
 
 impl BodyShape {
@@ -39,16 +41,19 @@ impl BodyShape {
             Self::ResetAction => "Invalid body(action).",
             Self::ResetCreate => "Invalid body(email).",
             Self::ResetValidate => "Invalid body(email, otp, new_password).",
+            Self::Passkey => "Invalid body(?name, ?current_password).",
         }
     }
 
     fn status_message(self) -> &'static str {
         // NEPTUN's update endpoint says "Bad Request." with a period.
         match self {
+            Self::Credentials
+            | Self::Passkey
+            | Self::ResetAction
+            | Self::ResetCreate
+            | Self::ResetValidate => "Bad Request",
             Self::Update => "Bad Request.",
-            Self::Credentials | Self::ResetAction | Self::ResetCreate | Self::ResetValidate => {
-                "Bad Request"
-            }
         }
     }
 }
@@ -96,6 +101,18 @@ pub enum ApiError {
     MisdirectedRequest,
     #[error("email taken")]
     EmailTaken,
+    /// A registration that did not verify, whatever the cause.
+    #[error("passkey verification failed")]
+    PasskeyVerificationFailed,
+    /// A sign-in that did not verify, whatever the cause.
+    #[error("passkey not recognised")]
+    PasskeyNotRecognised,
+    #[error("passkey already registered")]
+    PasskeyAlreadyRegistered,
+    #[error("passkey not found")]
+    PasskeyNotFound,
+    #[error("last way to sign in")]
+    LastWayToSignIn,
     #[error("payload too large")]
     PayloadTooLarge { limit_bytes: usize },
     #[error("unsupported media type")]
@@ -128,19 +145,25 @@ impl ApiError {
             | Self::NothingToUpdate
             | Self::InvalidJson { .. }
             | Self::InvalidEventQuery { .. }
-            | Self::InvalidLink => StatusCode::BAD_REQUEST,
-            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            | Self::InvalidLink
+            | Self::PasskeyVerificationFailed => StatusCode::BAD_REQUEST,
+            Self::Unauthorized | Self::InvalidCredentials | Self::PasskeyNotRecognised => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::AlreadyLoggedIn | Self::CrossSite | Self::RecentAuthRequired => {
                 StatusCode::FORBIDDEN
             }
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::UserNotFound | Self::SessionNotFound | Self::RouteNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            Self::UserNotFound
+            | Self::SessionNotFound
+            | Self::RouteNotFound
+            | Self::PasskeyNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
-            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::EmailTaken | Self::PasskeyAlreadyRegistered | Self::LastWayToSignIn => {
+                StatusCode::CONFLICT
+            }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -170,6 +193,11 @@ impl ApiError {
             Self::MethodNotAllowed => "Method Not Allowed",
             Self::MisdirectedRequest => "Misdirected Request",
             Self::EmailTaken => "A user with this email already exists",
+            Self::PasskeyVerificationFailed => "Passkey verification failed",
+            Self::PasskeyNotRecognised => "Passkey not recognised",
+            Self::PasskeyAlreadyRegistered => "Passkey already registered",
+            Self::PasskeyNotFound => "Passkey not found",
+            Self::LastWayToSignIn => "Cannot remove the last way to sign in",
             Self::PayloadTooLarge { .. } => "Payload Too Large",
             Self::UnsupportedMediaType => "Content-Type must be application/json",
             Self::ServerBusy { .. } => "Server busy, retry later",
@@ -256,6 +284,8 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::EmailTaken => Self::EmailTaken,
+            StoreError::PasskeyTaken => Self::PasskeyAlreadyRegistered,
+            StoreError::PasskeyChanged => Self::PasskeyNotRecognised,
             // The session or its user ended while this request was in flight.
             StoreError::SessionNotFound | StoreError::UserNotFound => Self::Unauthorized,
             StoreError::TooManyPasswordChanges { oldest } => {

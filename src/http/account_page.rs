@@ -11,12 +11,14 @@ const PAGE: &str = include_str!("../../web/account.html");
 const STYLESHEET: &str = include_str!("../../web/account.css");
 const SCRIPT: &str = include_str!("../../web/account.js");
 const ACTIVITY_SCRIPT: &str = include_str!("../../web/activity.js");
+const PASSKEYS_SCRIPT: &str = include_str!("../../web/passkeys.js");
 const FAVICON: &[u8] = include_bytes!("../../web/favicon.ico");
 
 pub const PAGE_PATH: &str = "/account";
 pub const STYLESHEET_PATH: &str = "/account/app.css";
 pub const SCRIPT_PATH: &str = "/account/app.js";
 pub const ACTIVITY_SCRIPT_PATH: &str = "/account/activity.js";
+pub const PASSKEYS_SCRIPT_PATH: &str = "/account/passkeys.js";
 pub const FAVICON_PATH: &str = "/favicon.ico";
 
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -37,6 +39,10 @@ pub async fn script() -> Response {
 
 pub async fn activity_script() -> Response {
     asset(ACTIVITY_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+pub async fn passkeys_script() -> Response {
+    asset(PASSKEYS_SCRIPT, "text/javascript; charset=utf-8")
 }
 
 /// The icon browsers ask for on every site; without it each page view logs a 404.

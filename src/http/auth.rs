@@ -271,7 +271,12 @@ fn session_body(user: &User, logged_in_at: Timestamp) -> Value {
     body
 }
 
-fn signed_in(state: &AppState, user: &User, issued: &IssuedSession, now: Timestamp) -> Response {
+pub(super) fn signed_in(
+    state: &AppState,
+    user: &User,
+    issued: &IssuedSession,
+    now: Timestamp,
+) -> Response {
     let max_age = state.sessions.cookie_max_age(issued.row.created_at, now);
     let cookie = session_cookie(&issued.token, max_age, state.cookie);
     (

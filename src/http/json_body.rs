@@ -36,6 +36,37 @@ where
     }
 }
 
+/// An optional JSON object body: an empty body (with any or no
+/// `Content-Type`) is an empty object; anything else is read as
+/// [`JsonObject`] is.
+pub struct OptionalJsonObject(pub Map<String, Value>);
+
+impl<S> FromRequest<S> for OptionalJsonObject
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let limit = AppState::from_ref(state).body_limit;
+        let (parts, body) = request.into_parts();
+        let bytes = read_limited(body, limit).await?;
+        if bytes.is_empty() {
+            return Ok(Self(Map::new()));
+        }
+        if !is_json(parts.headers.get(CONTENT_TYPE)) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(object)) => Ok(Self(object)),
+            _ => Err(ApiError::InvalidJson {
+                shape: BodyShape::Credentials,
+            }),
+        }
+    }
+}
+
 /// `application/json`, with any parameters, in any letter case.
 fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
     content_type

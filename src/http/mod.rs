@@ -13,6 +13,8 @@ mod json_body;
 pub mod metrics;
 mod notifications;
 pub mod openapi;
+mod passkey_login;
+mod passkeys;
 mod password_reset;
 pub mod rate_limit;
 mod request_id;
@@ -73,6 +75,9 @@ pub struct AppContext {
     pub mail: Option<crate::mail::setup::MailContext>,
     /// `--event-retention`: older events are purged.
     pub event_retention: Duration,
+    /// The relying party when passkeys are on (`--passkeys on` and
+    /// `--public-url`); their routes exist only then.
+    pub passkeys: Option<crate::domain::passkey::RelyingParty>,
     /// `--require-recent-auth`, after `--strict`.
     pub require_recent_auth: Option<Duration>,
     pub started_at: Instant,

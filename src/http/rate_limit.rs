@@ -24,6 +24,10 @@ pub enum Limited {
     Login,
     SignUp,
     Update,
+    /// `POST /api/auth/passkey`: its own limit, apart from the password login's.
+    PasskeyLogin,
+    /// `POST /api/auth/passkey/options`: each stores a challenge.
+    PasskeyOptions,
     /// `POST /auth/otp` with `action: create` (section 10).
     ResetCodeCreate,
     /// `POST /auth/otp` with `action: validate`.
@@ -47,6 +51,8 @@ impl Limited {
             Self::Login => "login_per_address",
             Self::SignUp => "sign_up_per_address",
             Self::Update => "update_per_address",
+            Self::PasskeyLogin => "passkey_login_per_address",
+            Self::PasskeyOptions => "passkey_options_per_address",
             Self::ResetCodeCreate => "reset_code_create_per_address",
             Self::ResetCodeValidate => "reset_code_validate_per_address",
         }
@@ -58,6 +64,8 @@ impl Limited {
             Self::Login => "logins per client address",
             Self::SignUp => "sign-ups per client address",
             Self::Update => "account updates per client address",
+            Self::PasskeyLogin => "passkey sign-ins per client address",
+            Self::PasskeyOptions => "passkey sign-in options per client address",
             Self::ResetCodeCreate => "password reset codes asked for per client address",
             Self::ResetCodeValidate => "password reset codes tried per client address",
         }
@@ -69,37 +77,46 @@ impl Limited {
             Self::Login => "--login-rate-limit",
             Self::SignUp => "--sign-up-rate-limit",
             Self::Update => "--update-rate-limit",
+            Self::PasskeyLogin | Self::PasskeyOptions => "--passkey-rate-limit",
             Self::ResetCodeCreate | Self::ResetCodeValidate => "(fixed by the contract)",
         }
     }
 }
 
-/// One keyed limiter per limited route, indexed by `Limited as usize`.
+/// How many routes have a limit: one limiter each.
+const LIMITED_ROUTES: usize = 7;
+
+/// One keyed limiter per limited route, indexed by [`Limited`].
 pub struct RateLimits {
-    limiters: Vec<DefaultKeyedRateLimiter<IpAddr>>,
-    quotas: Vec<RateQuota>,
+    limiters: [DefaultKeyedRateLimiter<IpAddr>; LIMITED_ROUTES],
+    quotas: [RateQuota; LIMITED_ROUTES],
     proxies: ProxyTrust,
 }
 
+/// The quota of each limited route.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteQuotas {
+    pub login: RateQuota,
+    pub sign_up: RateQuota,
+    pub update: RateQuota,
+    /// Passkey sign-ins, and separately their options requests.
+    pub passkey: RateQuota,
+}
+
 impl RateLimits {
-    pub fn new(
-        login: RateQuota,
-        sign_up: RateQuota,
-        update: RateQuota,
-        proxies: ProxyTrust,
-    ) -> Self {
-        let quotas = vec![
-            login,
-            sign_up,
-            update,
+    pub fn new(quotas: RouteQuotas, proxies: ProxyTrust) -> Self {
+        // In the order of `Limited`'s variants.
+        let quotas = [
+            quotas.login,
+            quotas.sign_up,
+            quotas.update,
+            quotas.passkey,
+            quotas.passkey,
             RESET_CODE_CREATE,
             RESET_CODE_VALIDATE,
         ];
         Self {
-            limiters: quotas
-                .iter()
-                .map(|rate| RateLimiter::keyed(quota(*rate)))
-                .collect(),
+            limiters: quotas.map(|rate| RateLimiter::keyed(quota(rate))),
             quotas,
             proxies,
         }
@@ -195,18 +212,19 @@ mod tests {
 
     #[test]
     fn a_quota_of_n_allows_a_burst_of_n_then_refuses_with_a_wait() {
+        let one_a_minute = RateQuota {
+            count: 1,
+            period: Duration::from_secs(60),
+        };
         let limits = RateLimits::new(
-            RateQuota {
-                count: 3,
-                period: Duration::from_secs(60),
-            },
-            RateQuota {
-                count: 1,
-                period: Duration::from_secs(60),
-            },
-            RateQuota {
-                count: 1,
-                period: Duration::from_secs(60),
+            RouteQuotas {
+                login: RateQuota {
+                    count: 3,
+                    period: Duration::from_secs(60),
+                },
+                sign_up: one_a_minute,
+                update: one_a_minute,
+                passkey: one_a_minute,
             },
             ProxyTrust::default(),
         );
@@ -226,6 +244,13 @@ mod tests {
             "per address"
         );
         assert!(limits.check(Limited::SignUp, &client).is_ok(), "per route");
-        assert_eq!(limits.remembered_addresses(), 3);
+        assert!(limits.check(Limited::PasskeyLogin, &client).is_ok());
+        assert!(
+            limits.check(Limited::PasskeyOptions, &client).is_ok(),
+            "sign-in options are counted apart from sign-ins"
+        );
+        assert!(limits.check(Limited::PasskeyLogin, &client).is_err());
+        assert_eq!(limits.quota(Limited::PasskeyOptions), one_a_minute);
+        assert_eq!(limits.remembered_addresses(), 5);
     }
 }

@@ -24,8 +24,8 @@ use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{
-    AppState, account_page, auth, events, guard, health, openapi, password_reset, session,
-    sessions, undo, users,
+    AppState, account_page, auth, events, guard, health, openapi, passkey_login, passkeys,
+    password_reset, session, sessions, undo, users,
 };
 use crate::config::Origin;
 use crate::error::ApiError;
@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     };
     let features = openapi::Features {
         mail: state.mail.is_some(),
+        passkeys: state.passkeys.is_some(),
     };
     let (routes, document) = api_routes(features, guarded).split_for_parts();
     let document = openapi::finished(document);
@@ -54,6 +55,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             account_page::ACTIVITY_SCRIPT_PATH,
             get(account_page::activity_script),
+        )
+        .route(
+            account_page::PASSKEYS_SCRIPT_PATH,
+            get(account_page::passkeys_script),
         )
         .route(account_page::FAVICON_PATH, get(account_page::favicon));
     let routes = if state.root_redirect {
@@ -164,16 +169,19 @@ pub(super) fn api_routes(
         (schemas, paths, guard(route, method_router))
     };
     let plain = RouteGuard::default();
-    let body_limited = |limited| RouteGuard {
+    let body_limited = |rate_limit| RouteGuard {
         reads_body: true,
-        rate_limit: Some(limited),
+        rate_limit,
     };
     let routes = OpenApiRouter::with_openapi(openapi::frame())
         .routes(guarded(
-            body_limited(Limited::SignUp),
+            body_limited(Some(Limited::SignUp)),
             routes!(auth::sign_up),
         ))
-        .routes(guarded(body_limited(Limited::Login), routes!(auth::login)))
+        .routes(guarded(
+            body_limited(Some(Limited::Login)),
+            routes!(auth::login),
+        ))
         .routes(guarded(plain, routes!(auth::logout)))
         .routes(guarded(plain, routes!(auth::check)))
         .routes(guarded(plain, routes!(auth::session)))
@@ -185,20 +193,49 @@ pub(super) fn api_routes(
         .routes(guarded(plain, routes!(sessions::end_session)))
         .routes(guarded(plain, routes!(events::list_events)))
         .routes(guarded(
-            body_limited(Limited::Update),
+            body_limited(Some(Limited::Update)),
             routes!(users::update_user),
         ))
         .routes(routes!(health::health));
-    if !features.mail {
+    // A feature that is off has no routes (404, as unknown routes) and no
+    // place in the served document.
+    let routes = if features.mail {
+        routes
+            .routes(guarded(
+                body_limited(None),
+                routes!(password_reset::reset_code),
+            ))
+            .routes(guarded(
+                body_limited(None),
+                routes!(undo::undo_email_change),
+            ))
+    } else {
+        routes
+    };
+    if !features.passkeys {
         return routes;
     }
-    let body_only = RouteGuard {
-        reads_body: true,
-        rate_limit: None,
-    };
     routes
-        .routes(guarded(body_only, routes!(password_reset::reset_code)))
-        .routes(guarded(body_only, routes!(undo::undo_email_change)))
+        .routes(guarded(
+            body_limited(None),
+            routes!(passkeys::registration_options),
+        ))
+        .routes(guarded(
+            body_limited(None),
+            routes!(passkeys::add_passkey, passkeys::list_passkeys),
+        ))
+        .routes(guarded(
+            body_limited(None),
+            routes!(passkeys::rename_passkey, passkeys::delete_passkey),
+        ))
+        .routes(guarded(
+            body_limited(Some(Limited::PasskeyOptions)),
+            routes!(passkey_login::sign_in_options),
+        ))
+        .routes(guarded(
+            body_limited(Some(Limited::PasskeyLogin)),
+            routes!(passkey_login::sign_in),
+        ))
 }
 
 /// Credentialed CORS for exactly the configured origins, preflight included;

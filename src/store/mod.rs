@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod history;
 pub mod mail;
+pub mod passkeys;
 mod postgres;
 mod sqlite;
 pub mod throttle;
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 
 pub use history::{AccountHistory, SessionSummary};
 pub use mail::MailStore;
+pub use passkeys::PasskeyStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use throttle::{PasswordCheckReservation, ThrottleStore};
@@ -116,13 +118,21 @@ pub enum StoreError {
     /// The password-change cap was reached; the oldest change in the window.
     #[error("too many password changes")]
     TooManyPasswordChanges { oldest: Timestamp },
+    /// The credential id is registered already (to this or another account).
+    #[error("passkey already registered")]
+    PasskeyTaken,
+    /// The passkey was used or deleted since its state was read.
+    #[error("passkey changed meanwhile")]
+    PasskeyChanged,
     #[error("database error: {0}")]
     Database(String),
 }
 
 /// The operations the HTTP layer needs, each one transaction.
 #[async_trait]
-pub trait Store: AccountHistory + ThrottleStore + MailStore + Send + Sync + 'static {
+pub trait Store:
+    AccountHistory + ThrottleStore + MailStore + PasskeyStore + Send + Sync + 'static
+{
     /// Creates a user, their first session and its `sign_up` event together.
     async fn create_user(&self, user: NewUser, session: NewSession) -> Result<(), StoreError>;
 

@@ -7,8 +7,9 @@ use std::process::Command;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::authenticator::PASSKEYS_ON;
 use crate::backend::Backend;
-use crate::helpers::{Browser, PASSWORD, spawn_app};
+use crate::helpers::{Browser, PASSWORD, spawn_app, spawn_app_with};
 use crate::process::BINARY;
 
 /// The contract's routes (section 3), which the document must describe.
@@ -93,7 +94,7 @@ async fn the_document_is_openapi_3_1_and_holds_every_contract_route() {
 
 #[tokio::test]
 async fn the_document_names_every_message_of_the_contract() {
-    let app = spawn_app(&Backend::Sqlite).await;
+    let app = spawn_app_with(&Backend::Sqlite, &PASSKEYS_ON).await;
     let text = served_document(&mut app.browser()).await.to_string();
     for message in [
         "Invalid body(?email, ?password).",
@@ -115,6 +116,11 @@ async fn the_document_names_every_message_of_the_contract() {
         "Content-Type must be application/json",
         "Too many requests, retry later",
         "Server busy, retry later",
+        "Passkey verification failed",
+        "Passkey not recognised",
+        "Passkey already registered",
+        "Passkey not found",
+        "Cannot remove the last way to sign in",
     ] {
         assert!(text.contains(message), "{message:?} is not in the document");
     }
@@ -132,7 +138,7 @@ fn operation_by_id<'a>(document: &'a Value, id: &str) -> &'a Value {
 
 #[tokio::test]
 async fn every_documented_operation_is_routed_and_every_other_method_is_405() {
-    let app = spawn_app(&Backend::Sqlite).await;
+    let app = spawn_app_with(&Backend::Sqlite, &PASSKEYS_ON).await;
     let (mut browser, user_id) = app.signed_up("documented@example.com").await;
     let document = served_document(&mut browser).await;
     let operations = operations(&document);
@@ -148,7 +154,9 @@ async fn every_documented_operation_is_routed_and_every_other_method_is_405() {
             .json(&body);
         let response = client.send(request).await;
         assert!(
-            response.status != 404 || response.body["message"] == "User not found",
+            response.status != 404
+                || ["User not found", "Passkey not found"]
+                    .contains(&response.body["message"].as_str().unwrap_or_default()),
             "{method} {path} is not routed: {}",
             response.text
         );
@@ -180,14 +188,27 @@ async fn every_documented_operation_is_routed_and_every_other_method_is_405() {
 }
 
 #[test]
-fn the_cli_prints_the_same_document_as_the_service_serves() {
+fn the_cli_prints_the_whole_document_as_a_service_with_every_feature_serves_it() {
     let output = Command::new(BINARY).arg("openapi").output().expect("runs");
     assert!(output.status.success());
     let printed: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let served = runtime.block_on(async {
-        let app = spawn_app(&Backend::Sqlite).await;
+        let mut every_feature = PASSKEYS_ON.to_vec();
+        // Mail on too; nothing is sent, so the relay need not answer.
+        every_feature.extend([
+            "--mail-url",
+            "smtp://127.0.0.1:1",
+            "--mail-from",
+            "NEPTUN <accounts@example.com>",
+        ]);
+        let app = spawn_app_with(&Backend::Sqlite, &every_feature).await;
         served_document(&mut app.browser()).await
     });
     assert_eq!(printed, served);
+    assert!(
+        printed["paths"]
+            .get("/api/users/{user_id}/passkeys")
+            .is_some()
+    );
 }

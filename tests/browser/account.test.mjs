@@ -264,6 +264,9 @@ await step("password managers and paste are welcome", async () => {
     "update-email": "email",
     "update-password": "new-password",
     "update-current-password": "current-password",
+    // The passkey section's, hidden while passkeys are off.
+    "passkey-name": "off",
+    "passkey-current-password": "current-password",
   });
   const labelled = await page.evaluate(() =>
     [...document.querySelectorAll("input")].every((input) => input.labels.length === 1),

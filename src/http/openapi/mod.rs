@@ -12,9 +12,11 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{OpenApi, Required};
 
+mod passkey_schemas;
 mod reset_schemas;
 mod schemas;
 
+pub use self::passkey_schemas::*;
 pub use self::reset_schemas::ResetCodeRequestBody;
 pub use self::schemas::*;
 
@@ -84,10 +86,15 @@ pub fn finished(mut document: OpenApi) -> OpenApi {
 pub struct Features {
     /// `--mail-url`: password reset by code and the undo of email changes.
     pub mail: bool,
+    /// `--passkeys on`: the passkey routes.
+    pub passkeys: bool,
 }
 
 impl Features {
-    pub const ALL: Self = Self { mail: true };
+    pub const ALL: Self = Self {
+        mail: true,
+        passkeys: true,
+    };
 }
 
 /// Every operation takes an optional `X-Request-Id` and answers with one.

@@ -41,6 +41,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/postgres/0004_mail.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/postgres/0005_passkeys.sql"),
+    ),
 ];
 
 /// Builds the pool for `url` without connecting yet; the URL's `sslmode`
@@ -96,21 +100,25 @@ pub async fn migrate(pool: &Pool) -> Result<(), StoreError> {
         )
         .await
         .map_err(from_driver)?;
-    let current: i64 = transaction
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            &[],
-        )
+    let applied: Vec<i64> = transaction
+        .query("SELECT version FROM schema_migrations", &[])
         .await
         .map_err(from_driver)?
-        .get(0);
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
     let newest = MIGRATIONS.last().map_or(0, |(version, _)| *version);
-    if current > newest {
+    if let Some(current) = applied.iter().copied().max().filter(|max| *max > newest) {
         return Err(StoreError::Database(format!(
             "the database schema is at version {current}, newer than this binary's {newest}"
         )));
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
+    // Numbers may have gaps: every listed number not yet recorded runs, in
+    // order, so a later-merged lower number still runs after higher ones.
+    for (version, sql) in MIGRATIONS
+        .iter()
+        .filter(|(version, _)| !applied.contains(version))
+    {
         transaction.batch_execute(sql).await.map_err(from_driver)?;
         transaction
             .execute(
@@ -156,6 +164,11 @@ pub fn from_driver(err: tokio_postgres::Error) -> StoreError {
     if let Some(db) = err.as_db_error() {
         if *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some("users_email_key") {
             return StoreError::EmailTaken;
+        }
+        if *db.code() == SqlState::UNIQUE_VIOLATION
+            && db.constraint() == Some("passkeys_credential_id_key")
+        {
+            return StoreError::PasskeyTaken;
         }
         if *db.code() == SqlState::FOREIGN_KEY_VIOLATION {
             return StoreError::UserNotFound;

@@ -6,6 +6,7 @@ mod admin;
 mod connect;
 mod history;
 mod outbox;
+mod passkeys;
 mod reset;
 mod rows;
 mod throttle;

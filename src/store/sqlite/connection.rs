@@ -153,6 +153,12 @@ impl From<rusqlite::Error> for StoreError {
             if failure.extended_code == UNIQUE && on_email {
                 return Self::EmailTaken;
             }
+            let on_credential = message
+                .as_deref()
+                .is_some_and(|text| text.contains("passkeys.credential_id"));
+            if failure.extended_code == UNIQUE && on_credential {
+                return Self::PasskeyTaken;
+            }
             if failure.extended_code == FOREIGN_KEY {
                 return Self::UserNotFound;
             }

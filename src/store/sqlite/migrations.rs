@@ -1,6 +1,9 @@
 //! Numbered schema migrations, applied at start inside one `BEGIN IMMEDIATE`
 //! transaction, so processes starting together take turns and each file runs
-//! exactly once.
+//! exactly once. Numbers may have gaps (a number can be reserved for work
+//! that lands later): every listed number not yet recorded is applied, in
+//! order, so a later-merged lower number still runs on a database that has
+//! the higher ones.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -21,6 +24,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/sqlite/0003_history.sql"),
     ),
     (4, include_str!("../../../migrations/sqlite/0004_mail.sql")),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_passkeys.sql"),
+    ),
 ];
 
 /// Brings the schema to the newest version this binary knows.
@@ -32,18 +39,20 @@ pub fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
              applied_at INTEGER NOT NULL
          )",
     )?;
-    let current: i64 = transaction.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |row| row.get(0),
-    )?;
+    let applied: Vec<i64> = transaction
+        .prepare("SELECT version FROM schema_migrations")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     let newest = MIGRATIONS.last().map_or(0, |(version, _)| *version);
-    if current > newest {
+    if let Some(current) = applied.iter().copied().max().filter(|max| *max > newest) {
         return Err(StoreError::Database(format!(
             "the database schema is at version {current}, newer than this binary's {newest}"
         )));
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > current) {
+    for (version, sql) in MIGRATIONS
+        .iter()
+        .filter(|(version, _)| !applied.contains(version))
+    {
         transaction.execute_batch(sql)?;
         transaction.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",

@@ -7,6 +7,7 @@ mod history;
 mod journal;
 mod migrations;
 mod outbox;
+mod passkeys;
 mod reset;
 mod rows;
 mod throttle;
