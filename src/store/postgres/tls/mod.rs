@@ -123,17 +123,16 @@ impl TlsSettings {
             CertificateCheck::Nothing => {
                 builder
                     .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(verify::AnyCertificate::new(
-                        algorithms,
-                    )))
+                    .with_custom_certificate_verifier(Arc::new(
+                        verify::WithoutHostName::any_certificate(algorithms),
+                    ))
             }
             CertificateCheck::Chain => {
                 builder
                     .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(verify::ChainOnly::new(
-                        self.load_roots()?,
-                        algorithms,
-                    )))
+                    .with_custom_certificate_verifier(Arc::new(
+                        verify::WithoutHostName::chain_only(self.load_roots()?, algorithms),
+                    ))
             }
             CertificateCheck::ChainAndHostName => {
                 builder.with_root_certificates(self.load_roots()?)

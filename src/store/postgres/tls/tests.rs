@@ -4,7 +4,7 @@ use rustls::RootCertStore;
 use rustls::client::danger::ServerCertVerifier as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
-use super::verify::{AnyCertificate, ChainOnly};
+use super::verify::WithoutHostName;
 use super::{CertificateCheck, Roots, TlsSettings};
 
 fn settings(url: &str) -> TlsSettings {
@@ -148,7 +148,7 @@ fn verify_ca_accepts_any_host_name_under_the_trusted_root_and_nothing_else() {
     roots.add(trusted.der.clone()).expect("root");
     let algorithms =
         rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
-    let chain_only = ChainOnly::new(roots, algorithms);
+    let chain_only = WithoutHostName::chain_only(roots, algorithms);
     let asked_for = ServerName::try_from("db.internal").expect("name");
     let check = |certificate: &CertificateDer<'_>| {
         chain_only.verify_server_cert(certificate, &[], &asked_for, &[], UnixTime::now())
@@ -159,7 +159,7 @@ fn verify_ca_accepts_any_host_name_under_the_trusted_root_and_nothing_else() {
     let err = check(&server_certificate(&stranger, "db.internal")).expect_err("untrusted");
     assert!(err.to_string().contains("UnknownIssuer"), "{err}");
 
-    let any = AnyCertificate::new(algorithms);
+    let any = WithoutHostName::any_certificate(algorithms);
     let from_stranger = server_certificate(&stranger, "elsewhere.example");
     assert!(
         any.verify_server_cert(&from_stranger, &[], &asked_for, &[], UnixTime::now())
