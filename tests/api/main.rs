@@ -24,6 +24,7 @@ mod log_secrecy;
 mod log_stall;
 mod login;
 mod logout;
+mod mail_delivery;
 mod migrations;
 mod openapi;
 mod operations;
