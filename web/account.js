@@ -54,13 +54,19 @@ function plainMessage(answer) {
   }
 }
 
-const FIELD_NAMES = { email: "email address", password: "password", current_password: "current password" };
+const FIELD_NAMES = {
+  email: "email address",
+  password: "password",
+  current_password: "current password",
+  new_password: "new password",
+  otp: "code",
+};
 
 /** A validation issue in words for people; the API keeps zod's wording for programs. */
 function issueText(issue) {
   const field = issue.path?.[0];
   const name = FIELD_NAMES[field] ?? "value";
-  const isPassword = field === "password" || field === "current_password";
+  const isPassword = ["password", "current_password", "new_password"].includes(field);
   switch (issue.code) {
     case "invalid_string":
       return issue.validation === "email" ? "Enter a valid email address, like name@example.com." : `Check the ${name}.`;
@@ -79,6 +85,7 @@ function issueText(issue) {
         case "This password is too common": return "This password is too common. Choose one that is harder to guess.";
         case "Current password is incorrect": return "Your current password is not right.";
         case "Passwords must match": return "The passwords do not match.";
+        case "Invalid code": return "Enter the code from the mail: digits only.";
         default: return issue.message;
       }
     default:
@@ -143,6 +150,8 @@ function showSignedOut(message) {
   $("signed-out").hidden = false;
   closeDeleteConfirmation();
   if (message) setStatus(message, true);
+  // reset.js offers "Forgot password?" when the service can send mail.
+  document.dispatchEvent(new CustomEvent("account:signed-out"));
 }
 
 function showSignedIn(user) {

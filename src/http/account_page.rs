@@ -1,7 +1,8 @@
 //! The account page at `/account`: HTML, CSS and JavaScript embedded in the
 //! binary (from `web/`), using only the public API, under a strict
 //! Content-Security-Policy (no inline script or style, nothing from
-//! elsewhere, no framing).
+//! elsewhere, no framing). With mail on, also the page that undoes an email
+//! change (`/account/undo-email-change`, the link mailed to the old address).
 
 use axum::http::HeaderValue;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
@@ -12,6 +13,9 @@ const STYLESHEET: &str = include_str!("../../web/account.css");
 const SCRIPT: &str = include_str!("../../web/account.js");
 const ACTIVITY_SCRIPT: &str = include_str!("../../web/activity.js");
 const PASSKEYS_SCRIPT: &str = include_str!("../../web/passkeys.js");
+const RESET_SCRIPT: &str = include_str!("../../web/reset.js");
+const UNDO_PAGE: &str = include_str!("../../web/undo.html");
+const UNDO_SCRIPT: &str = include_str!("../../web/undo.js");
 const FAVICON: &[u8] = include_bytes!("../../web/favicon.ico");
 
 pub const PAGE_PATH: &str = "/account";
@@ -19,6 +23,9 @@ pub const STYLESHEET_PATH: &str = "/account/app.css";
 pub const SCRIPT_PATH: &str = "/account/app.js";
 pub const ACTIVITY_SCRIPT_PATH: &str = "/account/activity.js";
 pub const PASSKEYS_SCRIPT_PATH: &str = "/account/passkeys.js";
+pub const RESET_SCRIPT_PATH: &str = "/account/reset.js";
+pub const UNDO_PAGE_PATH: &str = "/account/undo-email-change";
+pub const UNDO_SCRIPT_PATH: &str = "/account/undo.js";
 pub const FAVICON_PATH: &str = "/favicon.ico";
 
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -43,6 +50,19 @@ pub async fn activity_script() -> Response {
 
 pub async fn passkeys_script() -> Response {
     asset(PASSKEYS_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+pub async fn reset_script() -> Response {
+    asset(RESET_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+/// The page the undo link of an email change opens (routed with mail on).
+pub async fn undo_page() -> Response {
+    asset(UNDO_PAGE, "text/html; charset=utf-8")
+}
+
+pub async fn undo_script() -> Response {
+    asset(UNDO_SCRIPT, "text/javascript; charset=utf-8")
 }
 
 /// The icon browsers ask for on every site; without it each page view logs a 404.

@@ -60,7 +60,22 @@ pub fn router(state: AppState) -> Router {
             account_page::PASSKEYS_SCRIPT_PATH,
             get(account_page::passkeys_script),
         )
+        .route(
+            account_page::RESET_SCRIPT_PATH,
+            get(account_page::reset_script),
+        )
         .route(account_page::FAVICON_PATH, get(account_page::favicon));
+    // Like the API routes it calls, the undo page exists only with mail on.
+    let routes = if features.mail {
+        routes
+            .route(account_page::UNDO_PAGE_PATH, get(account_page::undo_page))
+            .route(
+                account_page::UNDO_SCRIPT_PATH,
+                get(account_page::undo_script),
+            )
+    } else {
+        routes
+    };
     let routes = if state.root_redirect {
         routes.route("/", get(account_page::to_page))
     } else {

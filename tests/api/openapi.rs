@@ -193,6 +193,8 @@ fn the_cli_prints_the_whole_document_as_a_service_with_every_feature_serves_it()
     assert!(output.status.success());
     let printed: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // The CLI documents every optional part; a service serves what it has
+    // switched on, so compare with one that has them all.
     let served = runtime.block_on(async {
         let mut every_feature = PASSKEYS_ON.to_vec();
         // Mail on too; nothing is sent, so the relay need not answer.

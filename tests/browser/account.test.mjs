@@ -3,89 +3,18 @@
 //
 // Environment: NEPTUN_BASE_URL (a server with default settings),
 // NEPTUN_STRICT_URL (one with --require-recent-auth 2s and a login limit of
-// 3 a minute), NEPTUN_SCREENSHOTS (a folder), CHROMIUM (the executable).
+// 3 a minute), and those of support.mjs. The mail-on server's pages
+// (password reset, undo) are in mail.test.mjs.
 
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import path from "node:path";
-import { chromium } from "playwright-core";
+import {
+  DESKTOP, PHONE, assertAccessible, assertNoProblems, finish, launch, openPage, shot, signUp,
+  step, unique, update, visible,
+} from "./support.mjs";
 
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const BASE = process.env.NEPTUN_BASE_URL;
 const STRICT = process.env.NEPTUN_STRICT_URL;
-const SHOTS = process.env.NEPTUN_SCREENSHOTS;
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 360, height: 780 };
-
-mkdirSync(SHOTS, { recursive: true });
-const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-
-let failures = 0;
-async function step(name, body) {
-  const started = Date.now();
-  try {
-    await body();
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failures += 1;
-    console.log(`FAIL ${name}\n${error.stack ?? error}`);
-  }
-}
-
-/** A page that fails the run on any CSP violation or script error. */
-async function openPage(browser, { viewport = DESKTOP, colorScheme = "light" } = {}) {
-  const context = await browser.newContext({ viewport, colorScheme });
-  const page = await context.newPage();
-  page.problems = [];
-  page.on("console", (message) => {
-    if (message.type() === "error" && !/Failed to load resource/.test(message.text())) {
-      page.problems.push(message.text());
-    }
-  });
-  page.on("pageerror", (error) => page.problems.push(String(error)));
-  return page;
-}
-
-function assertNoProblems(page) {
-  assert.deepEqual(page.problems, [], "no script errors or CSP violations");
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-/** axe-core on the page as it is: no serious or critical violation. */
-async function assertAccessible(page, label) {
-  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
-  await page.evaluate(AXE_SOURCE);
-  const results = await page.evaluate(() =>
-    window.axe.run(document, { resultTypes: ["violations"] }),
-  );
-  const serious = results.violations.filter((v) => ["serious", "critical"].includes(v.impact));
-  const summary = serious.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  assert.deepEqual(summary, [], `axe at ${label}`);
-}
-
-const visible = (page, selector) => page.locator(selector).isVisible();
-
-async function signUp(page, email, password) {
-  await page.fill("#sign-up-email", email);
-  await page.fill("#sign-up-password", password);
-  await page.click("#sign-up-form button[type=submit]");
-  await page.waitForSelector("#signed-in", { state: "visible" });
-}
-
-async function update(page, fields) {
-  for (const [field, value] of Object.entries(fields)) {
-    await page.fill(`#update-${field}`, value);
-  }
-  await page.click("#update-form button[type=submit]");
-}
-
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+const browser = await launch();
 
 await step("the whole account flow, as the page shows it", async () => {
   const page = await openPage(browser);
@@ -95,6 +24,8 @@ await step("the whole account flow, as the page shows it", async () => {
   await page.goto(`${BASE}/`);
   assert.equal(new URL(page.url()).pathname, "/account", "/ leads to the page");
   await page.waitForSelector("#signed-out", { state: "visible" });
+  await page.waitForLoadState("networkidle");
+  assert.ok(!(await visible(page, "#forgot-button")), "no password reset without mail");
   await shot(page, "1-signed-out");
 
   await signUp(page, email, "first passphrase");
@@ -267,6 +198,10 @@ await step("password managers and paste are welcome", async () => {
     // The passkey section's, hidden while passkeys are off.
     "passkey-name": "off",
     "passkey-current-password": "current-password",
+    "reset-request-email": "username",
+    "reset-code-email": "username",
+    "reset-code-otp": "one-time-code",
+    "reset-code-password": "new-password",
   });
   const labelled = await page.evaluate(() =>
     [...document.querySelectorAll("input")].every((input) => input.labels.length === 1),
@@ -342,9 +277,4 @@ for (const [viewport, label] of [[PHONE, "360"], [DESKTOP, "1280"]]) {
   }
 }
 
-await browser.close();
-if (failures > 0) {
-  console.log(`${failures} browser step(s) failed`);
-  process.exit(1);
-}
-console.log(`screenshots in ${SHOTS}`);
+await finish(browser);
