@@ -6,11 +6,18 @@
 -- migration get 122 random bits (a v4 UUID) in hex; new ones get 128 in
 -- base64url.
 ALTER TABLE sessions ADD COLUMN public_id TEXT;
-ALTER TABLE sessions ADD COLUMN user_agent TEXT;
-ALTER TABLE sessions ADD COLUMN address TEXT;
 UPDATE sessions SET public_id = replace(gen_random_uuid()::text, '-', '') WHERE public_id IS NULL;
 ALTER TABLE sessions ALTER COLUMN public_id SET NOT NULL;
 CREATE UNIQUE INDEX sessions_public_id_key ON sessions (public_id);
+
+-- The device and network a session started from, apart from the session
+-- row: every authenticated request reads that row, and a User-Agent of
+-- a hundred bytes or more would widen it several times over.
+CREATE TABLE session_devices (
+    public_id  TEXT NOT NULL PRIMARY KEY REFERENCES sessions (public_id) ON DELETE CASCADE,
+    user_agent TEXT,
+    address    TEXT
+);
 
 CREATE TABLE events (
     -- UUIDv7: ordering by id is ordering by time, which pages rely on.

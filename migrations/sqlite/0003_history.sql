@@ -5,10 +5,17 @@
 -- The public id is never the token or its hash. Sessions from before this
 -- migration get 128 random bits in hex; new ones get base64url.
 ALTER TABLE sessions ADD COLUMN public_id TEXT;
-ALTER TABLE sessions ADD COLUMN user_agent TEXT;
-ALTER TABLE sessions ADD COLUMN address TEXT;
 UPDATE sessions SET public_id = lower(hex(randomblob(16))) WHERE public_id IS NULL;
 CREATE UNIQUE INDEX sessions_public_id_key ON sessions (public_id);
+
+-- The device and network a session started from, apart from the session
+-- row: every authenticated request reads that row, and a User-Agent of
+-- a hundred bytes or more would widen it several times over.
+CREATE TABLE session_devices (
+    public_id  TEXT NOT NULL PRIMARY KEY REFERENCES sessions (public_id) ON DELETE CASCADE,
+    user_agent TEXT,
+    address    TEXT
+) WITHOUT ROWID;
 
 CREATE TABLE events (
     -- UUIDv7: ordering by id is ordering by time, which pages rely on.

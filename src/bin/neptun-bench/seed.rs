@@ -16,6 +16,9 @@ use crate::accounts::{Accounts, PASSWORD, token_hash};
 /// report names: the server's default, from the one place that defines it.
 pub const COST: HashingCost = HashingCost::DEFAULT;
 
+/// What a desktop Chromium sends, so seeded devices weigh what real ones do.
+const BENCH_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
 /// Argon2id at [`COST`].
 pub fn default_argon2() -> anyhow::Result<Argon2<'static>> {
     let params = Params::new(COST.memory_kib, COST.iterations, COST.parallelism, None)
@@ -82,8 +85,12 @@ pub fn seed(
         )?;
         let mut insert_session = transaction.prepare(
             "INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at,
-                                   logged_in_at, public_id, user_agent, address)
-             VALUES (?1, ?2, ?3, ?3, ?4, ?3, ?5, 'neptun-bench', '127.0.0.0/24')",
+                                   logged_in_at, public_id)
+             VALUES (?1, ?2, ?3, ?3, ?4, ?3, ?5)",
+        )?;
+        // A browser's User-Agent, as long as real ones are.
+        let mut insert_device = transaction.prepare(
+            "INSERT INTO session_devices (public_id, user_agent, address) VALUES (?1, ?2, '127.0.0.0/24')",
         )?;
         for index in 0..accounts.count {
             let account = accounts.seeded(index);
@@ -97,6 +104,7 @@ pub fn seed(
                 // Unique, and as long as a real one (22 characters).
                 format!("bench{index:017}"),
             ))?;
+            insert_device.execute((format!("bench{index:017}"), BENCH_USER_AGENT))?;
         }
     }
     transaction.commit()?;

@@ -66,8 +66,9 @@ impl AccountHistory for PostgresStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT public_id, created_at, last_seen_at, authenticated_at, user_agent, address
-                 FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, public_id",
+                "SELECT s.public_id, s.created_at, s.last_seen_at, s.authenticated_at, d.user_agent, d.address
+                 FROM sessions AS s LEFT JOIN session_devices AS d ON d.public_id = s.public_id
+                 WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.public_id",
                 &[&user_id.as_str()],
             )
             .await

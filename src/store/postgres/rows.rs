@@ -19,8 +19,11 @@ pub(super) const SELECT_SESSION: &str = "
 
 pub(super) const INSERT_SESSION: &str = "
     INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at,
-                          logged_in_at, public_id, user_agent, address)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+                          logged_in_at, public_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+const INSERT_DEVICE: &str = "
+    INSERT INTO session_devices (public_id, user_agent, address) VALUES ($1, $2, $3)";
 
 pub(super) async fn insert_user(
     client: &impl deadpool_postgres::GenericClient,
@@ -68,6 +71,19 @@ pub(super) async fn insert_session(
                 &session.authenticated_at.as_millis(),
                 &session.last_seen_at.as_millis(),
                 &session.logged_in_at.as_millis(),
+                &session.public_id,
+            ],
+        )
+        .await
+        .map_err(from_driver)?;
+    let device = client
+        .prepare_cached(INSERT_DEVICE)
+        .await
+        .map_err(from_driver)?;
+    client
+        .execute(
+            &device,
+            &[
                 &session.public_id,
                 &new.origin.user_agent,
                 &new.origin.address,

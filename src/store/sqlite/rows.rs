@@ -18,8 +18,11 @@ pub(super) const SELECT_SESSION: &str = "
 
 pub(super) const INSERT_SESSION: &str = "
     INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at,
-                          logged_in_at, public_id, user_agent, address)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+                          logged_in_at, public_id)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+const INSERT_DEVICE: &str = "
+    INSERT INTO session_devices (public_id, user_agent, address) VALUES (?1, ?2, ?3)";
 
 pub(super) fn insert_user(connection: &Connection, user: &NewUser) -> rusqlite::Result<()> {
     connection
@@ -46,6 +49,9 @@ pub(super) fn insert_session(connection: &Connection, new: &NewSession) -> rusql
         session.authenticated_at.as_millis(),
         session.last_seen_at.as_millis(),
         session.logged_in_at.as_millis(),
+        &session.public_id,
+    ))?;
+    connection.prepare_cached(INSERT_DEVICE)?.execute((
         &session.public_id,
         new.origin.user_agent.as_deref(),
         new.origin.address.as_deref(),
