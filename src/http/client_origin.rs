@@ -19,10 +19,7 @@ where
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let address = state
-            .proxies
-            .client_address_of(&parts.extensions, &parts.headers);
+        let Ok(ClientIp(address)) = ClientIp::from_request_parts(parts, state).await;
         let user_agent = parts
             .headers
             .get(USER_AGENT)
