@@ -150,7 +150,13 @@ async fn validate(
             telemetry::sessions_revoked(Revocation::PasswordChange, sessions_ended);
             tracing::info!(%user_id, "password reset with a code");
             let ended_own = user_of_session.as_ref() == Some(&user_id);
-            Ok(answer(true, RESET).with_cookie_cleared(state, ended_own))
+            let mut response = answer(true, RESET);
+            if ended_own {
+                // The caller's session ended with the reset: its cookie goes too.
+                let clear = clearing_cookie(state.cookie);
+                response.headers_mut().insert(SET_COOKIE, clear);
+            }
+            Ok(response)
         }
         ResetOutcome::Invalid => Ok(answer(false, INVALID)),
         ResetOutcome::TooManyPasswordChanges { oldest } => {
@@ -197,21 +203,6 @@ async fn reset(
 
 fn answer(success: bool, message: &str) -> Response {
     Json(json!({ "success": success, "message": message })).into_response()
-}
-
-trait ClearsCookie {
-    fn with_cookie_cleared(self, state: &AppState, clear: bool) -> Response;
-}
-
-impl ClearsCookie for Response {
-    /// The caller's session ended with the reset: its cookie goes too.
-    fn with_cookie_cleared(mut self, state: &AppState, clear: bool) -> Response {
-        if clear {
-            self.headers_mut()
-                .insert(SET_COOKIE, clearing_cookie(state.cookie));
-        }
-        self
-    }
 }
 
 fn invalid(shape: BodyShape, issues: Issues) -> ApiError {

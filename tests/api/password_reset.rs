@@ -317,3 +317,24 @@ async fn without_mail_the_reset_routes_are_not_there() {
         "the served document leaves it out"
     );
 }
+
+backend_test!(a_reset_from_the_accounts_own_session_clears_its_cookie);
+async fn a_reset_from_the_accounts_own_session_clears_its_cookie(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = with_mail(&backend, &smtp.url(), &[]).await;
+    let (mut own, _) = app.signed_up("self@example.com").await;
+    ask_code(&mut own, "self@example.com").await;
+    let code = mailed_code(&smtp, "self@example.com", 1).await;
+    let answer = own
+        .post_json(
+            "/auth/otp",
+            &json!({"action": "validate", "email": "self@example.com", "otp": code, "new_password": "own new passphrase"}),
+        )
+        .await;
+    assert_eq!(answer.body["success"], true, "{}", answer.text);
+    assert!(
+        answer.clears_session_cookie(),
+        "the ended session's cookie is cleared"
+    );
+    assert_eq!(own.head("/api/auth/check").await.status, 401);
+}
