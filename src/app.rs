@@ -82,6 +82,17 @@ impl App {
             );
         }
         let passkeys = passkey_mode(&config)?;
+        let providers =
+            crate::oauth::Providers::from_settings(&config.providers, config.public_url.as_ref())
+                .map_err(|err| StartupError::Secrets(format!("sign-in providers: {err}")))?;
+        if !providers.is_empty() {
+            let names: Vec<&str> = providers.iter().map(|provider| provider.name()).collect();
+            tracing::info!(
+                providers = names.join(","),
+                "sign-in providers are on: {}",
+                names.join(", ")
+            );
+        }
         let allowed_hosts = config.allowed_hosts();
         if allowed_hosts.is_none() {
             tracing::warn!(
@@ -104,6 +115,7 @@ impl App {
                     sign_up: config.sign_up_rate_limit,
                     update: config.update_rate_limit,
                     passkey: config.passkeys.passkey_rate_limit,
+                    provider: config.providers.oauth_rate_limit,
                 },
                 proxies.clone(),
             )
@@ -129,6 +141,7 @@ impl App {
             rate_limits,
             require_recent_auth: config.protections().require_recent_auth,
             passkeys,
+            providers,
             event_retention: config.event_retention,
             server_key,
             mail,
@@ -282,6 +295,11 @@ async fn sweep_expired_rows(state: AppState) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "expired passkey challenges removed"),
             Err(err) => tracing::warn!(%err, "could not remove expired passkey challenges"),
+        }
+        match state.store.delete_expired_oauth_state(now).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired provider sign-in flows removed"),
+            Err(err) => tracing::warn!(%err, "could not remove expired provider sign-in flows"),
         }
         let failures_before = now.minus(throttle::FAILURE_MEMORY);
         let changes_before = now.minus(throttle::PASSWORD_CHANGE_WINDOW);

@@ -14,6 +14,7 @@ pub mod http;
 pub mod jobs;
 pub mod logging;
 pub mod mail;
+pub mod oauth;
 pub mod store;
 pub mod telemetry;
 

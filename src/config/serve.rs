@@ -10,6 +10,7 @@ use clap::{ArgAction, Args};
 use super::mail::MailSettings;
 use super::network::{AllowedHost, ProxyNetwork};
 use super::passkeys::PasskeySettings;
+use super::providers::ProviderSettings;
 use super::shared::{Argon2Settings, DatabaseSettings, PasswordRules, STRICT_RECENT_AUTH};
 use super::values::{CookiePrefix, LogFormat, Origin, RateQuota, Switch, parse_duration};
 use super::{ConfigError, Protections, fail};
@@ -263,6 +264,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub passkeys: PasskeySettings,
+
+    #[command(flatten)]
+    pub providers: ProviderSettings,
 }
 
 /// The idle timeout when none is given, unless the lifetime is shorter.
@@ -330,6 +334,7 @@ impl Config {
             );
         }
         self.passkeys.validate(self.public_url.as_ref())?;
+        self.providers.validate(self.public_url.is_some())?;
         // Only two explicit, contradictory values are an error; a default
         // idle timeout follows a shorter lifetime.
         if let Some(idle) = self.session_idle_timeout {

@@ -92,6 +92,10 @@ impl Computations {
         stored: Option<&str>,
         memory: &mut [Block],
     ) -> Result<Verification, HashingError> {
+        // An account without a password (made by a sign-in provider) stores
+        // '': it is checked like an unknown email, against the dummy hash,
+        // and never matches.
+        let stored = stored.filter(|stored| !stored.is_empty());
         let phc = match stored {
             Some(stored) => stored,
             None => self.dummy_hash(memory)?,

@@ -25,10 +25,12 @@ pub enum EventKind {
     EmailChangeUndone,
     PasskeyAdded,
     PasskeyRemoved,
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 14] = [
         Self::SignUp,
         Self::Login,
         Self::LoginFailed,
@@ -41,6 +43,8 @@ impl EventKind {
         Self::EmailChangeUndone,
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
+        Self::IdentityLinked,
+        Self::IdentityUnlinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +61,8 @@ impl EventKind {
             Self::EmailChangeUndone => "email_change_undone",
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
+            Self::IdentityLinked => "identity_linked",
+            Self::IdentityUnlinked => "identity_unlinked",
         }
     }
 
@@ -86,7 +92,7 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    fn new(
+    pub(super) fn new(
         user_id: &UserId,
         kind: EventKind,
         at: Timestamp,

@@ -31,6 +31,8 @@ pub enum BodyShape {
     ResetValidate,
     /// The passkey routes' `{name}` and `{current_password?}`.
     Passkey,
+    /// The identity link confirmation's `{current_password?}`.
+    IdentityLink,
 }
 
 impl BodyShape {
@@ -42,6 +44,7 @@ impl BodyShape {
             Self::ResetCreate => "Invalid body(email).",
             Self::ResetValidate => "Invalid body(email, otp, new_password).",
             Self::Passkey => "Invalid body(?name, ?current_password).",
+            Self::IdentityLink => "Invalid body(?current_password).",
         }
     }
 
@@ -50,6 +53,7 @@ impl BodyShape {
         match self {
             Self::Credentials
             | Self::Passkey
+            | Self::IdentityLink
             | Self::ResetAction
             | Self::ResetCreate
             | Self::ResetValidate => "Bad Request",
@@ -113,6 +117,15 @@ pub enum ApiError {
     PasskeyNotFound,
     #[error("last way to sign in")]
     LastWayToSignIn,
+    /// Not one of the caller's linked identities.
+    #[error("identity not found")]
+    IdentityNotFound,
+    /// No provider sign-in of this browser waits to be linked.
+    #[error("no pending link")]
+    NoPendingLink,
+    /// The provider identity was linked (to any account) meanwhile.
+    #[error("identity already linked")]
+    IdentityAlreadyLinked,
     #[error("payload too large")]
     PayloadTooLarge { limit_bytes: usize },
     #[error("unsupported media type")]
@@ -158,10 +171,15 @@ impl ApiError {
             Self::UserNotFound
             | Self::SessionNotFound
             | Self::RouteNotFound
-            | Self::PasskeyNotFound => StatusCode::NOT_FOUND,
+            | Self::PasskeyNotFound
+            | Self::IdentityNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
-            Self::EmailTaken | Self::PasskeyAlreadyRegistered | Self::LastWayToSignIn => {
+            Self::EmailTaken
+            | Self::PasskeyAlreadyRegistered
+            | Self::LastWayToSignIn
+            | Self::NoPendingLink
+            | Self::IdentityAlreadyLinked => {
                 StatusCode::CONFLICT
             }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -198,6 +216,9 @@ impl ApiError {
             Self::PasskeyAlreadyRegistered => "Passkey already registered",
             Self::PasskeyNotFound => "Passkey not found",
             Self::LastWayToSignIn => "Cannot remove the last way to sign in",
+            Self::IdentityNotFound => "Identity not found",
+            Self::NoPendingLink => "No provider sign-in waits to be linked",
+            Self::IdentityAlreadyLinked => "Identity already linked",
             Self::PayloadTooLarge { .. } => "Payload Too Large",
             Self::UnsupportedMediaType => "Content-Type must be application/json",
             Self::ServerBusy { .. } => "Server busy, retry later",
@@ -285,6 +306,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::EmailTaken => Self::EmailTaken,
             StoreError::PasskeyTaken => Self::PasskeyAlreadyRegistered,
+            StoreError::IdentityTaken => Self::IdentityAlreadyLinked,
             StoreError::PasskeyChanged => Self::PasskeyNotRecognised,
             // The session or its user ended while this request was in flight.
             StoreError::SessionNotFound | StoreError::UserNotFound => Self::Unauthorized,

@@ -9,9 +9,11 @@ mod client_origin;
 mod events;
 mod guard;
 mod health;
+mod identities;
 mod json_body;
 pub mod metrics;
 mod notifications;
+mod oauth;
 pub mod openapi;
 mod passkey_login;
 mod passkeys;
@@ -78,6 +80,9 @@ pub struct AppContext {
     /// The relying party when passkeys are on (`--passkeys on` and
     /// `--public-url`); their routes exist only then.
     pub passkeys: Option<crate::domain::passkey::RelyingParty>,
+    /// The configured sign-in providers (section 14); their routes exist
+    /// only for those configured.
+    pub providers: crate::oauth::Providers,
     /// `--require-recent-auth`, after `--strict`.
     pub require_recent_auth: Option<Duration>,
     pub started_at: Instant,

@@ -61,7 +61,7 @@ pub async fn registration_options(
 ) -> Result<Json<Value>, ApiError> {
     ensure_own_id(&current, user_id)?;
     let relying_party = relying_party(&state)?;
-    ensure_recent_authentication(&state, &current, &body).await?;
+    ensure_recent_authentication(&state, &current, &body, BodyShape::Passkey).await?;
     let existing: Vec<_> = state
         .store
         .list_passkeys(&current.user.id)
@@ -305,15 +305,19 @@ pub(super) async fn store_challenge(
 /// minutes when unset), or a correct `current_password` now. A sent
 /// `current_password` is always checked and counts toward the per-account
 /// throttle, as on PATCH; on an account without a password it is ignored.
-async fn ensure_recent_authentication(
+pub(super) async fn ensure_recent_authentication(
     state: &AppState,
     current: &CurrentSession,
     body: &Map<String, Value>,
+    shape: BodyShape,
 ) -> Result<(), ApiError> {
     let mut issues = Issues::default();
     let current_password = string_field(body, "current_password", false, &mut issues);
     if !issues.is_empty() {
-        return Err(invalid_body(issues));
+        return Err(ApiError::InvalidBody {
+            shape,
+            issues: issues.into_vec(),
+        });
     }
     let window = state.require_recent_auth.unwrap_or(DEFAULT_RECENT_AUTH);
     let proven_recently = Timestamp::now().since(current.session.authenticated_at) <= window;
@@ -344,7 +348,7 @@ async fn ensure_recent_authentication(
     } else {
         check.failed();
         Err(ApiError::InvalidBody {
-            shape: BodyShape::Passkey,
+            shape,
             issues: vec![Issue::wrong_current_password()],
         })
     }

@@ -32,6 +32,8 @@ pub enum Limited {
     ResetCodeCreate,
     /// `POST /auth/otp` with `action: validate`.
     ResetCodeValidate,
+    /// `GET /auth/{provider}` starting a sign-in (section 14).
+    ProviderSignIn,
 }
 
 /// Section 10's per-address limits, fixed by the contract.
@@ -55,6 +57,7 @@ impl Limited {
             Self::PasskeyOptions => "passkey_options_per_address",
             Self::ResetCodeCreate => "reset_code_create_per_address",
             Self::ResetCodeValidate => "reset_code_validate_per_address",
+            Self::ProviderSignIn => "provider_sign_in_per_address",
         }
     }
 
@@ -68,6 +71,7 @@ impl Limited {
             Self::PasskeyOptions => "passkey sign-in options per client address",
             Self::ResetCodeCreate => "password reset codes asked for per client address",
             Self::ResetCodeValidate => "password reset codes tried per client address",
+            Self::ProviderSignIn => "provider sign-ins started per client address",
         }
     }
 
@@ -79,12 +83,13 @@ impl Limited {
             Self::Update => "--update-rate-limit",
             Self::PasskeyLogin | Self::PasskeyOptions => "--passkey-rate-limit",
             Self::ResetCodeCreate | Self::ResetCodeValidate => "(fixed by the contract)",
+            Self::ProviderSignIn => "--oauth-rate-limit",
         }
     }
 }
 
 /// How many routes have a limit: one limiter each.
-const LIMITED_ROUTES: usize = 7;
+const LIMITED_ROUTES: usize = 8;
 
 /// One keyed limiter per limited route, indexed by [`Limited`].
 pub struct RateLimits {
@@ -101,6 +106,8 @@ pub struct RouteQuotas {
     pub update: RateQuota,
     /// Passkey sign-ins, and separately their options requests.
     pub passkey: RateQuota,
+    /// Provider sign-ins started.
+    pub provider: RateQuota,
 }
 
 impl RateLimits {
@@ -114,6 +121,7 @@ impl RateLimits {
             quotas.passkey,
             RESET_CODE_CREATE,
             RESET_CODE_VALIDATE,
+            quotas.provider,
         ];
         Self {
             limiters: quotas.map(|rate| RateLimiter::keyed(quota(rate))),
@@ -225,6 +233,7 @@ mod tests {
                 sign_up: one_a_minute,
                 update: one_a_minute,
                 passkey: one_a_minute,
+                provider: one_a_minute,
             },
             ProxyTrust::default(),
         );

@@ -24,8 +24,8 @@ use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{
-    AppState, account_page, auth, events, guard, health, openapi, passkey_login, passkeys,
-    password_reset, session, sessions, undo, users,
+    AppState, account_page, auth, events, guard, health, identities, oauth, openapi,
+    passkey_login, passkeys, password_reset, session, sessions, undo, users,
 };
 use crate::config::Origin;
 use crate::error::ApiError;
@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     let features = openapi::Features {
         mail: state.mail.is_some(),
         passkeys: state.passkeys.is_some(),
+        providers: !state.providers.is_empty(),
     };
     let (routes, document) = api_routes(features, guarded).split_for_parts();
     let document = openapi::finished(document);
@@ -73,6 +74,16 @@ pub fn router(state: AppState) -> Router {
                 account_page::UNDO_SCRIPT_PATH,
                 get(account_page::undo_script),
             )
+    } else {
+        routes
+    };
+    // Browser navigations, not JSON: outside the document. An unconfigured
+    // provider answers 404 from its handler.
+    let routes = if features.providers {
+        routes
+            .route("/auth/github", get(oauth::github))
+            .route("/auth/google", get(oauth::google))
+            .route("/auth/oidc/{name}", get(oauth::oidc))
     } else {
         routes
     };
@@ -207,6 +218,7 @@ pub(super) fn api_routes(
         ))
         .routes(guarded(plain, routes!(sessions::end_session)))
         .routes(guarded(plain, routes!(events::list_events)))
+        .routes(guarded(plain, routes!(identities::list_providers)))
         .routes(guarded(
             body_limited(Some(Limited::Update)),
             routes!(users::update_user),
@@ -224,6 +236,16 @@ pub(super) fn api_routes(
                 body_limited(None),
                 routes!(undo::undo_email_change),
             ))
+    } else {
+        routes
+    };
+    let routes = if features.providers {
+        routes
+            .routes(guarded(
+                body_limited(None),
+                routes!(identities::list_identities, identities::confirm_link),
+            ))
+            .routes(guarded(plain, routes!(identities::delete_identity)))
     } else {
         routes
     };

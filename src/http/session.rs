@@ -144,7 +144,7 @@ async fn load_live_session(
 }
 
 /// The first value of the session cookie `name` among the request's cookies.
-fn session_cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn session_cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -180,7 +180,7 @@ fn base_cookie(value: String, settings: SessionCookie) -> cookie::CookieBuilder<
         .secure(settings.secure)
 }
 
-fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
+pub(super) fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
     // A cookie we build holds only token characters and fixed attributes.
     HeaderValue::try_from(cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }

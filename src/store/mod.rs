@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod history;
+pub mod identities;
 pub mod mail;
 pub mod passkeys;
 mod postgres;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use history::{AccountHistory, SessionSummary};
+pub use identities::IdentityStore;
 pub use mail::MailStore;
 pub use passkeys::PasskeyStore;
 pub use postgres::PostgresStore;
@@ -124,6 +126,12 @@ pub enum StoreError {
     /// The passkey was used or deleted since its state was read.
     #[error("passkey changed meanwhile")]
     PasskeyChanged,
+    /// The provider identity is linked to an account already.
+    #[error("identity already linked")]
+    IdentityTaken,
+    /// The identity was unlinked since it was read.
+    #[error("identity changed meanwhile")]
+    IdentityChanged,
     #[error("database error: {0}")]
     Database(String),
 }
@@ -131,7 +139,14 @@ pub enum StoreError {
 /// The operations the HTTP layer needs, each one transaction.
 #[async_trait]
 pub trait Store:
-    AccountHistory + ThrottleStore + MailStore + PasskeyStore + Send + Sync + 'static
+    AccountHistory
+    + ThrottleStore
+    + MailStore
+    + PasskeyStore
+    + IdentityStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Creates a user, their first session and its `sign_up` event together.
     async fn create_user(&self, user: NewUser, session: NewSession) -> Result<(), StoreError>;

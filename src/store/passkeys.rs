@@ -135,8 +135,8 @@ pub trait PasskeyStore: Send + Sync + 'static {
 
 /// The one SQL condition, on `users AS u`, that says the account keeps a
 /// way to sign in besides the passkey `?passkey` (written `{passkey}`):
-/// a password, or another passkey. Linked identities (section 14) will
-/// add an `OR EXISTS` here.
+/// a password, another passkey, or a linked identity.
 pub const OTHER_WAY_IN: &str = "(u.password_hash <> ''
      OR EXISTS (SELECT 1 FROM passkeys AS other
-                WHERE other.user_id = u.id AND other.id <> {passkey}))";
+                WHERE other.user_id = u.id AND other.id <> {passkey})
+     OR EXISTS (SELECT 1 FROM identities AS i WHERE i.user_id = u.id))";

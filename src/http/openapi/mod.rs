@@ -12,10 +12,12 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{OpenApi, Required};
 
+mod identity_schemas;
 mod passkey_schemas;
 mod reset_schemas;
 mod schemas;
 
+pub use self::identity_schemas::*;
 pub use self::passkey_schemas::*;
 pub use self::reset_schemas::ResetCodeRequestBody;
 pub use self::schemas::*;
@@ -88,12 +90,15 @@ pub struct Features {
     pub mail: bool,
     /// `--passkeys on`: the passkey routes.
     pub passkeys: bool,
+    /// A sign-in provider configured: the identity routes.
+    pub providers: bool,
 }
 
 impl Features {
     pub const ALL: Self = Self {
         mail: true,
         passkeys: true,
+        providers: true,
     };
 }
 

@@ -45,6 +45,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/postgres/0005_passkeys.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/postgres/0006_identities.sql"),
+    ),
 ];
 
 /// Builds the pool for `url` without connecting yet; the URL's `sslmode`
@@ -169,6 +173,11 @@ pub fn from_driver(err: tokio_postgres::Error) -> StoreError {
             && db.constraint() == Some("passkeys_credential_id_key")
         {
             return StoreError::PasskeyTaken;
+        }
+        if *db.code() == SqlState::UNIQUE_VIOLATION
+            && db.constraint() == Some("identities_provider_subject_key")
+        {
+            return StoreError::IdentityTaken;
         }
         if *db.code() == SqlState::FOREIGN_KEY_VIOLATION {
             return StoreError::UserNotFound;

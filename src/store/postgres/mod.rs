@@ -5,6 +5,7 @@
 mod admin;
 mod connect;
 mod history;
+mod identities;
 mod outbox;
 mod passkeys;
 mod reset;

@@ -159,6 +159,12 @@ impl From<rusqlite::Error> for StoreError {
             if failure.extended_code == UNIQUE && on_credential {
                 return Self::PasskeyTaken;
             }
+            let on_identity = message
+                .as_deref()
+                .is_some_and(|text| text.contains("identities.provider"));
+            if failure.extended_code == UNIQUE && on_identity {
+                return Self::IdentityTaken;
+            }
             if failure.extended_code == FOREIGN_KEY {
                 return Self::UserNotFound;
             }

@@ -4,6 +4,7 @@
 mod admin;
 mod connection;
 mod history;
+mod identities;
 mod journal;
 mod migrations;
 mod outbox;
