@@ -16,9 +16,7 @@ use std::time::Duration;
 pub use self::mail::{MailSecurity, MailSettings, MailUrl};
 pub use self::network::{AllowedHost, ProxyNetwork};
 pub use self::passkeys::{PasskeyMode, PasskeySettings};
-pub use self::providers::{
-    ClientCredentials, OidcProviderSetting, ProviderSettings, ProviderUrl,
-};
+pub use self::providers::{ClientCredentials, OidcProviderSetting, ProviderSettings, ProviderUrl};
 pub use self::serve::Config;
 pub use self::shared::{Argon2Settings, DatabaseSettings, PasswordRules};
 pub use self::values::{

@@ -202,9 +202,9 @@ impl FromStr for OidcProviderSetting {
         };
         let name = name.trim();
         let name_ok = (1..=40).contains(&name.len())
-            && name
-                .bytes()
-                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || b"-_".contains(&byte));
+            && name.bytes().all(|byte| {
+                byte.is_ascii_lowercase() || byte.is_ascii_digit() || b"-_".contains(&byte)
+            });
         if !name_ok {
             return Err(format!(
                 "the name {name:?} must be 1 to 40 lower-case letters, digits, - or _"
@@ -240,7 +240,11 @@ mod tests {
     fn provider_urls_are_https_or_loopback_http() {
         assert!("https://github.example.com".parse::<ProviderUrl>().is_ok());
         assert!("http://127.0.0.1:8080".parse::<ProviderUrl>().is_ok());
-        assert!("http://localhost:8080/realms/x".parse::<ProviderUrl>().is_ok());
+        assert!(
+            "http://localhost:8080/realms/x"
+                .parse::<ProviderUrl>()
+                .is_ok()
+        );
         assert!("http://github.example.com".parse::<ProviderUrl>().is_err());
         assert!("ftp://127.0.0.1".parse::<ProviderUrl>().is_err());
         assert!("https://a.example?x=1".parse::<ProviderUrl>().is_err());

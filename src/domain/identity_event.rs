@@ -69,5 +69,4 @@ impl NewEvent {
             json!({ "identity_id": identity_id, "provider": provider }),
         )
     }
-
 }

@@ -56,7 +56,10 @@ mod tests {
         ] {
             assert_eq!(same_origin_path(path), None, "{path:?}");
         }
-        assert_eq!(same_origin_path(&format!("/{}", "a".repeat(MAX_LENGTH))), None);
+        assert_eq!(
+            same_origin_path(&format!("/{}", "a".repeat(MAX_LENGTH))),
+            None
+        );
     }
 
     #[test]

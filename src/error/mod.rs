@@ -179,9 +179,7 @@ impl ApiError {
             | Self::PasskeyAlreadyRegistered
             | Self::LastWayToSignIn
             | Self::NoPendingLink
-            | Self::IdentityAlreadyLinked => {
-                StatusCode::CONFLICT
-            }
+            | Self::IdentityAlreadyLinked => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,

@@ -157,7 +157,10 @@ pub async fn delete_identity(
     };
     ensure_own_id(&current, Ok(Path(user_id)))?;
     let identities = state.store.list_identities(&current.user.id).await?;
-    let Some(identity) = identities.iter().find(|identity| identity.id == identity_id) else {
+    let Some(identity) = identities
+        .iter()
+        .find(|identity| identity.id == identity_id)
+    else {
         return Err(ApiError::IdentityNotFound);
     };
     let event = NewEvent::identity(

@@ -24,8 +24,8 @@ use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{
-    AppState, account_page, auth, events, guard, health, identities, oauth, openapi,
-    passkey_login, passkeys, password_reset, session, sessions, undo, users,
+    AppState, account_page, auth, events, guard, health, identities, oauth, openapi, passkey_login,
+    passkeys, password_reset, session, sessions, undo, users,
 };
 use crate::config::Origin;
 use crate::error::ApiError;

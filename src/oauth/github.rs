@@ -70,11 +70,13 @@ impl GitHub {
         ProviderError,
     > {
         let invalid = |err: oauth2::url::ParseError| ProviderError::Unreachable(err.to_string());
-        Ok(BasicClient::new(ClientId::new(self.credentials.client_id.clone()))
-            .set_client_secret(ClientSecret::new(self.credentials.client_secret.clone()))
-            .set_auth_uri(AuthUrl::new(self.authorize_url.clone()).map_err(invalid)?)
-            .set_token_uri(TokenUrl::new(self.token_url.clone()).map_err(invalid)?)
-            .set_redirect_uri(RedirectUrl::new(self.redirect_uri.clone()).map_err(invalid)?))
+        Ok(
+            BasicClient::new(ClientId::new(self.credentials.client_id.clone()))
+                .set_client_secret(ClientSecret::new(self.credentials.client_secret.clone()))
+                .set_auth_uri(AuthUrl::new(self.authorize_url.clone()).map_err(invalid)?)
+                .set_token_uri(TokenUrl::new(self.token_url.clone()).map_err(invalid)?)
+                .set_redirect_uri(RedirectUrl::new(self.redirect_uri.clone()).map_err(invalid)?),
+        )
     }
 }
 

@@ -139,14 +139,7 @@ pub enum StoreError {
 /// The operations the HTTP layer needs, each one transaction.
 #[async_trait]
 pub trait Store:
-    AccountHistory
-    + ThrottleStore
-    + MailStore
-    + PasskeyStore
-    + IdentityStore
-    + Send
-    + Sync
-    + 'static
+    AccountHistory + ThrottleStore + MailStore + PasskeyStore + IdentityStore + Send + Sync + 'static
 {
     /// Creates a user, their first session and its `sign_up` event together.
     async fn create_user(&self, user: NewUser, session: NewSession) -> Result<(), StoreError>;

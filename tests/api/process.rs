@@ -74,6 +74,17 @@ impl ServerProcess {
         self.log.lock().expect("log").clone()
     }
 
+    /// Waits (up to 10 s) until the log holds `text`; whether it came.
+    pub async fn log_shows(&self, text: &str) -> bool {
+        for _ in 0..200 {
+            if self.log().contains(text) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}", self.address)
     }

@@ -94,7 +94,13 @@ mod tests {
         let set = cookie.set_cookie(settings());
         let text = set.to_str().expect("ascii");
         assert!(text.starts_with("neptun-oauth="));
-        for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/", "Max-Age=600"] {
+        for attribute in [
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+            "Path=/",
+            "Max-Age=600",
+        ] {
             assert!(text.contains(attribute), "{text}");
         }
         let mut headers = HeaderMap::new();
@@ -118,6 +124,10 @@ mod tests {
         let host = SessionCookie::new(true, true);
         let cookie = FlowCookie::generate().expect("random");
         let set = cookie.set_cookie(host);
-        assert!(set.to_str().expect("ascii").starts_with("__Host-neptun-oauth="));
+        assert!(
+            set.to_str()
+                .expect("ascii")
+                .starts_with("__Host-neptun-oauth=")
+        );
     }
 }

@@ -57,7 +57,10 @@ pub async fn finish(visit: Visit) -> Result<Response, Failure> {
         )
         .await?;
     let provider = visit.provider.name();
-    let identity = state.store.find_identity(provider, &account.subject).await?;
+    let identity = state
+        .store
+        .find_identity(provider, &account.subject)
+        .await?;
     let signed_in_user = visit.session.0.as_ref().map(|current| &current.user.id);
     match (identity, signed_in_user) {
         (Some(identity), Some(user_id)) if identity.user_id == *user_id => {
@@ -66,9 +69,7 @@ pub async fn finish(visit: Visit) -> Result<Response, Failure> {
         (Some(_), Some(_)) => Err(Failure(
             "the identity is linked to another account than the signed-in one".into(),
         )),
-        (Some(identity), None) => {
-            sign_in(&visit, identity, &account, &flow.redirect_path).await
-        }
+        (Some(identity), None) => sign_in(&visit, identity, &account, &flow.redirect_path).await,
         (None, Some(user_id)) => pending_link(&visit, user_id.clone(), account, &cookie).await,
         (None, None) => match state.store.find_credentials(&account.email).await? {
             Some(owner) => pending_link(&visit, owner.user_id, account, &cookie).await,
@@ -170,7 +171,10 @@ async fn pending_link(
             expires_at: now.plus(FLOW_LIFETIME),
         })
         .await?;
-    tracing::info!(provider, "provider identity waits for the owner to confirm the link");
+    tracing::info!(
+        provider,
+        "provider identity waits for the owner to confirm the link"
+    );
     // The cookie lives on: the confirmation must come from this browser.
     Ok(redirect(
         &format!("/account?link={provider}"),

@@ -36,7 +36,10 @@ fn identity_from_row(row: &Row) -> Identity {
     }
 }
 
-async fn insert_identity(client: &impl GenericClient, identity: &Identity) -> Result<(), StoreError> {
+async fn insert_identity(
+    client: &impl GenericClient,
+    identity: &Identity,
+) -> Result<(), StoreError> {
     client
         .execute(
             "INSERT INTO identities (id, user_id, provider, subject, email, created_at, last_used_at)

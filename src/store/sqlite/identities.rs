@@ -83,8 +83,11 @@ impl IdentityStore for SqliteStore {
         browser_binding: &[u8],
         now: Timestamp,
     ) -> Result<Option<OAuthFlow>, StoreError> {
-        let (state, provider, binding) =
-            (state.to_owned(), provider.to_owned(), browser_binding.to_vec());
+        let (state, provider, binding) = (
+            state.to_owned(),
+            provider.to_owned(),
+            browser_binding.to_vec(),
+        );
         self.writer
             .write(move |connection| {
                 let flow = connection
