@@ -59,6 +59,7 @@ mod test_settings;
 mod throttle_bursts;
 mod tls_server;
 mod trusted_proxies;
+mod undo_ways_in;
 mod update_user;
 mod update_user_sessions;
 mod users;

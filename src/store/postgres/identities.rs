@@ -11,6 +11,7 @@ use super::PostgresStore;
 use super::connect::from_driver;
 use super::history::insert_event;
 use super::rows::{insert_session, insert_user};
+use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
 use crate::domain::event::NewEvent;
 use crate::domain::identity_event::IdentityChange;
@@ -55,6 +56,51 @@ async fn insert_identity(
         )
         .await
         .map_err(from_driver)?;
+    Ok(())
+}
+
+/// Section 12's undo: removes the passkeys and identities the user added
+/// at or after `since` (the undone change), each with its event.
+pub(super) async fn remove_ways_in_added_since(
+    client: &impl GenericClient,
+    user_id: &UserId,
+    since: i64,
+    at: Timestamp,
+    origin: &ClientOrigin,
+) -> Result<(), StoreError> {
+    let passkeys = client
+        .query(
+            "DELETE FROM passkeys WHERE user_id = $1 AND created_at >= $2 RETURNING id",
+            &[&user_id.as_str(), &since],
+        )
+        .await
+        .map_err(from_driver)?;
+    for row in passkeys {
+        let passkey_id: String = row.get(0);
+        insert_event(
+            client,
+            &NewEvent::passkey_removed(user_id, &passkey_id, at, origin),
+        )
+        .await?;
+    }
+    let identities = client
+        .query(
+            "DELETE FROM identities WHERE user_id = $1 AND created_at >= $2 RETURNING id, provider",
+            &[&user_id.as_str(), &since],
+        )
+        .await
+        .map_err(from_driver)?;
+    for row in identities {
+        let (identity_id, provider): (String, String) = (row.get(0), row.get(1));
+        let event = NewEvent::identity(
+            user_id,
+            IdentityChange::Unlinked,
+            (&identity_id, &provider),
+            at,
+            origin,
+        );
+        insert_event(client, &event).await?;
+    }
     Ok(())
 }
 

@@ -267,6 +267,14 @@ async fn undo_change(
         )
         .await
         .map_err(from_driver)?;
+    super::identities::remove_ways_in_added_since(
+        &transaction,
+        &user_id,
+        created_at,
+        undo.now,
+        &undo.origin,
+    )
+    .await?;
     store_code(&transaction, &user_id, &undo.code_mac, undo.code_expires_at).await?;
     if let Some(mail) = &undo.mail {
         insert_mail(&transaction, mail).await?;

@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 use super::SqliteStore;
 use super::history::insert_event;
 use super::rows::{insert_session, insert_user};
+use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
 use crate::domain::event::NewEvent;
 use crate::domain::identity_event::IdentityChange;
@@ -47,6 +48,48 @@ fn insert_identity(connection: &Connection, identity: &Identity) -> rusqlite::Re
             identity.email.as_str(),
             identity.created_at.as_millis(),
         ))?;
+    Ok(())
+}
+
+/// Section 12's undo: removes the passkeys and identities the user added
+/// at or after `since` (the undone change), each with its event.
+pub(super) fn remove_ways_in_added_since(
+    connection: &Connection,
+    user_id: &UserId,
+    since: i64,
+    at: Timestamp,
+    origin: &ClientOrigin,
+) -> rusqlite::Result<()> {
+    let passkeys: Vec<String> = connection
+        .prepare_cached(
+            "DELETE FROM passkeys WHERE user_id = ?1 AND created_at >= ?2 RETURNING id",
+        )?
+        .query_map((user_id.as_str(), since), |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for passkey_id in passkeys {
+        insert_event(
+            connection,
+            &NewEvent::passkey_removed(user_id, &passkey_id, at, origin),
+        )?;
+    }
+    let identities: Vec<(String, String)> = connection
+        .prepare_cached(
+            "DELETE FROM identities WHERE user_id = ?1 AND created_at >= ?2 RETURNING id, provider",
+        )?
+        .query_map((user_id.as_str(), since), |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (identity_id, provider) in identities {
+        let event = NewEvent::identity(
+            user_id,
+            IdentityChange::Unlinked,
+            (&identity_id, &provider),
+            at,
+            origin,
+        );
+        insert_event(connection, &event)?;
+    }
     Ok(())
 }
 

@@ -240,6 +240,13 @@ fn undo_change(
     transaction
         .prepare_cached("UPDATE email_change_undo SET used_at = ?3 WHERE user_id = ?1 AND created_at >= ?2 AND used_at IS NULL")?
         .execute((user_id.as_str(), created_at, undo.now.as_millis()))?;
+    super::identities::remove_ways_in_added_since(
+        &transaction,
+        &user_id,
+        created_at,
+        undo.now,
+        &undo.origin,
+    )?;
     store_code(&transaction, &user_id, &undo.code_mac, undo.code_expires_at)?;
     if let Some(mail) = &undo.mail {
         insert_mail(&transaction, mail)?;
