@@ -65,6 +65,10 @@ pub fn router(state: AppState) -> Router {
             account_page::RESET_SCRIPT_PATH,
             get(account_page::reset_script),
         )
+        .route(
+            account_page::PROVIDERS_SCRIPT_PATH,
+            get(account_page::providers_script),
+        )
         .route(account_page::FAVICON_PATH, get(account_page::favicon));
     // Like the API routes it calls, the undo page exists only with mail on.
     let routes = if features.mail {

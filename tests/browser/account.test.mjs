@@ -198,6 +198,8 @@ await step("password managers and paste are welcome", async () => {
     // The passkey section's, hidden while passkeys are off.
     "passkey-name": "off",
     "passkey-current-password": "current-password",
+    // The provider link confirmation's, hidden while no provider is on.
+    "link-current-password": "current-password",
     "reset-request-email": "username",
     "reset-code-email": "username",
     "reset-code-otp": "one-time-code",

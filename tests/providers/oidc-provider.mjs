@@ -61,6 +61,9 @@ control.listen(0, '127.0.0.1', () => {
   console.log(JSON.stringify({ issuer, control: `http://127.0.0.1:${control.address().port}` }));
 });
 
-// Ends with the test that started it.
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
+// Ends with the test that started it (its stdin closes), unless started
+// on its own by a script that stops it (NEPTUN_OIDC_STANDALONE=1).
+if (process.env.NEPTUN_OIDC_STANDALONE !== '1') {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
