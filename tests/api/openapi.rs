@@ -203,6 +203,9 @@ fn the_cli_prints_the_whole_document_as_a_service_with_every_feature_serves_it()
             "smtp://127.0.0.1:1",
             "--mail-from",
             "NEPTUN <accounts@example.com>",
+            // A sign-in provider too; discovery waits for the first sign-in.
+            "--oidc",
+            "corp=http://127.0.0.1:1,corp-client,corp-secret",
         ]);
         let app = spawn_app_with(&Backend::Sqlite, &every_feature).await;
         served_document(&mut app.browser()).await

@@ -3,7 +3,7 @@
 - Every operation that needs a session gets a fresh account of its own
   (signed up through the API), as an auth provider, so that the `ignored_auth`
   check can still take the session away and expect 401. Positive cases on
-  `/api/users/{user_id}` (and its sessions and events) are pointed at that
+  `/api/users/{user_id}` (and its sessions, events and identities) are pointed at that
   account's own id, and a `{session_id}` at its own session.
 - Positive cases carry credentials that hold together, which a schema
   cannot say: a login is made as a fresh account, a sign-up's
@@ -77,7 +77,7 @@ def is_positive(case) -> bool:
 
 
 @schemathesis.auth(refresh_interval=None).apply_to(
-    path_regex=r"^/api/(auth/(logout|check|session)|users/\{user_id\}(/(sessions(/\{session_id\})?|events))?)$"
+    path_regex=r"^/api/(auth/(logout|check|session)|users/\{user_id\}(/(sessions(/\{session_id\})?|events|identities(/\{identity_id\})?))?)$"
 )
 class FreshAccount:
     def get(self, case, ctx):

@@ -80,7 +80,45 @@ pub fn document() -> OpenApi {
 /// The document as a router registered it, with the parts every operation shares.
 pub fn finished(mut document: OpenApi) -> OpenApi {
     RequestIdHeader.modify(&mut document);
+    OptionalBodies.modify(&mut document);
     document
+}
+
+/// A body declared `Option<T>` may be left out, not sent as JSON `null`
+/// (which the routes refuse as not an object): utoipa writes it as
+/// `oneOf [null, T]`; the document says `T`, not required.
+struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut OpenApi) {
+        use utoipa::openapi::schema::Schema;
+        use utoipa::openapi::{RefOr, Required};
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.post, &mut item.patch, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                let Some(body) = operation.request_body.as_mut() else {
+                    continue;
+                };
+                for content in body.content.values_mut() {
+                    let Some(RefOr::T(Schema::OneOf(one_of))) = content.schema.as_ref() else {
+                        continue;
+                    };
+                    let mut not_null = one_of.items.iter().filter(|item| {
+                        !matches!(item, RefOr::T(Schema::Object(object))
+                            if object.schema_type == utoipa::openapi::schema::SchemaType::Type(Type::Null))
+                    });
+                    if let (Some(only), None, true) =
+                        (not_null.next(), not_null.next(), one_of.items.len() == 2)
+                    {
+                        content.schema = Some(only.clone());
+                        body.required = Some(Required::False);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The optional parts of the API that are switched on.
