@@ -16,7 +16,7 @@ use super::values::RateQuota;
 pub struct ProviderSettings {
     /// GitHub OAuth app credentials (`CLIENT_ID:SECRET`); turns on
     /// `/auth/github` (redirect URI: `{public-url}/auth/github`).
-    #[arg(long, env = "NEPTUN_OAUTH_GITHUB", value_name = "CLIENT_ID:SECRET")]
+    #[arg(long, env = "NEPTUN_OAUTH_GITHUB", value_name = "ID:SECRET")]
     pub oauth_github: Option<ClientCredentials>,
 
     /// GitHub's web address (GitHub Enterprise: your server's).
@@ -39,7 +39,7 @@ pub struct ProviderSettings {
 
     /// Google OAuth client credentials (`CLIENT_ID:SECRET`); turns on
     /// `/auth/google` (redirect URI: `{public-url}/auth/google`).
-    #[arg(long, env = "NEPTUN_OAUTH_GOOGLE", value_name = "CLIENT_ID:SECRET")]
+    #[arg(long, env = "NEPTUN_OAUTH_GOOGLE", value_name = "ID:SECRET")]
     pub oauth_google: Option<ClientCredentials>,
 
     /// Google's OpenID Connect issuer, found by discovery.
@@ -57,7 +57,7 @@ pub struct ProviderSettings {
     #[arg(
         long = "oidc",
         env = "NEPTUN_OIDC",
-        value_name = "NAME=ISSUER_URL,CLIENT_ID,SECRET",
+        value_name = "NAME=ISSUER,ID,SECRET",
         value_delimiter = ';'
     )]
     pub oidc: Vec<OidcProviderSetting>,
