@@ -5,6 +5,10 @@
 
 use serde_json::{Value, json};
 
+mod second_factor;
+
+pub use second_factor::SecondFactorStep;
+
 use super::client::ClientOrigin;
 use super::email::Email;
 use super::time::Timestamp;
@@ -25,10 +29,15 @@ pub enum EventKind {
     EmailChangeUndone,
     PasskeyAdded,
     PasskeyRemoved,
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesRenewed,
+    RecoveryCodeUsed,
+    SecondFactorFailed,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 17] = [
         Self::SignUp,
         Self::Login,
         Self::LoginFailed,
@@ -41,6 +50,11 @@ impl EventKind {
         Self::EmailChangeUndone,
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
+        Self::TotpEnabled,
+        Self::TotpDisabled,
+        Self::RecoveryCodesRenewed,
+        Self::RecoveryCodeUsed,
+        Self::SecondFactorFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +71,11 @@ impl EventKind {
             Self::EmailChangeUndone => "email_change_undone",
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
+            Self::TotpEnabled => "totp_enabled",
+            Self::TotpDisabled => "totp_disabled",
+            Self::RecoveryCodesRenewed => "recovery_codes_renewed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::SecondFactorFailed => "second_factor_failed",
         }
     }
 
@@ -70,6 +89,17 @@ impl EventKind {
 pub enum LoginMethod {
     Password,
     Passkey,
+}
+
+impl LoginMethod {
+    /// What a `login` by this method records as its detail.
+    pub fn detail(self) -> Value {
+        let method = match self {
+            Self::Password => "password",
+            Self::Passkey => "passkey",
+        };
+        json!({ "method": method })
+    }
 }
 
 /// An event about to be written.
@@ -113,17 +143,7 @@ impl NewEvent {
         at: Timestamp,
         origin: &ClientOrigin,
     ) -> Self {
-        let method = match method {
-            LoginMethod::Password => "password",
-            LoginMethod::Passkey => "passkey",
-        };
-        Self::new(
-            user_id,
-            EventKind::Login,
-            at,
-            origin,
-            json!({ "method": method }),
-        )
+        Self::new(user_id, EventKind::Login, at, origin, method.detail())
     }
 
     pub fn login_failed(user_id: &UserId, at: Timestamp, origin: &ClientOrigin) -> Self {
@@ -299,7 +319,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
             Self::Admin => "admin",

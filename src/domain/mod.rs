@@ -15,4 +15,5 @@ pub mod session;
 pub mod session_token;
 pub mod throttle;
 pub mod time;
+pub mod totp;
 pub mod user;

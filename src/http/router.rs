@@ -25,7 +25,7 @@ use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{
     AppState, account_page, auth, events, guard, health, openapi, passkey_login, passkeys,
-    password_reset, session, sessions, undo, users,
+    password_reset, second_factor_login, session, sessions, totp, undo, users,
 };
 use crate::config::Origin;
 use crate::error::ApiError;
@@ -196,6 +196,19 @@ pub(super) fn api_routes(
         .routes(guarded(
             body_limited(Some(Limited::Login)),
             routes!(auth::login),
+        ))
+        .routes(guarded(
+            body_limited(Some(Limited::Login)),
+            routes!(second_factor_login::complete),
+        ))
+        .routes(guarded(
+            body_limited(None),
+            routes!(totp::enrol, totp::disable),
+        ))
+        .routes(guarded(body_limited(None), routes!(totp::confirm)))
+        .routes(guarded(
+            body_limited(None),
+            routes!(totp::renew_recovery_codes),
         ))
         .routes(guarded(plain, routes!(auth::logout)))
         .routes(guarded(plain, routes!(auth::check)))

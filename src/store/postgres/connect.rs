@@ -45,6 +45,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/postgres/0005_passkeys.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/postgres/0007_second_factor.sql"),
+    ),
 ];
 
 /// Builds the pool for `url` without connecting yet; the URL's `sslmode`

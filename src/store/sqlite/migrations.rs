@@ -28,6 +28,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/sqlite/0005_passkeys.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/sqlite/0007_second_factor.sql"),
+    ),
 ];
 
 /// Brings the schema to the newest version this binary knows.
