@@ -20,6 +20,7 @@ pub mod rate_limit;
 mod recent_auth;
 mod request_id;
 mod router;
+mod second_factor_codes;
 mod second_factor_login;
 pub mod serve;
 pub mod session;

@@ -64,6 +64,10 @@ pub fn router(state: AppState) -> Router {
             account_page::RESET_SCRIPT_PATH,
             get(account_page::reset_script),
         )
+        .route(
+            account_page::TOTP_SCRIPT_PATH,
+            get(account_page::totp_script),
+        )
         .route(account_page::FAVICON_PATH, get(account_page::favicon));
     // Like the API routes it calls, the undo page exists only with mail on.
     let routes = if features.mail {
@@ -199,13 +203,13 @@ pub(super) fn api_routes(
         ))
         .routes(guarded(
             body_limited(Some(Limited::Login)),
-            routes!(second_factor_login::complete),
+            routes!(second_factor_login::login_second_factor),
         ))
         .routes(guarded(
             body_limited(None),
-            routes!(totp::enrol, totp::disable),
+            routes!(totp::totp_status, totp::enrol_totp, totp::disable_totp),
         ))
-        .routes(guarded(body_limited(None), routes!(totp::confirm)))
+        .routes(guarded(body_limited(None), routes!(totp::confirm_totp)))
         .routes(guarded(
             body_limited(None),
             routes!(totp::renew_recovery_codes),

@@ -17,9 +17,9 @@ use super::auth::signed_in;
 use super::client_origin::Client;
 use super::json_body::JsonObject;
 use super::openapi::{BodyRouteRefusals, ErrorBody, SecondFactorRequest, SessionBody};
+use super::second_factor_codes::{CodeKind, PresentedCode, parse_code, proof_of};
 use super::session::SignedOut;
 use super::throttle;
-use super::totp::{CodeKind, PresentedCode, parse_code, proof_of};
 use super::validation::{Issues, string_field};
 use crate::domain::event::{NewEvent, SecondFactorStep};
 use crate::domain::session::new_public_id;
@@ -127,7 +127,7 @@ pub(crate) fn presented_binding(_headers: &HeaderMap, _state: &AppState) -> Opti
         BodyRouteRefusals,
     )
 )]
-pub async fn complete(
+pub async fn login_second_factor(
     State(state): State<AppState>,
     _: SignedOut,
     Client(origin): Client,

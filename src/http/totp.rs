@@ -10,33 +10,51 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use qrcode::QrCode;
 use qrcode::render::svg;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::AppState;
 use super::client_origin::Client;
 use super::json_body::{JsonObject, OptionalJsonObject};
 use super::openapi::{
     BodyRouteRefusals, ErrorBody, RecoveryCodes, TotpCodeRequest, TotpEnrolment,
-    TotpEnrolmentRequest,
+    TotpEnrolmentRequest, TotpStatus,
 };
 use super::recent_auth::ensure_recent_authentication;
+use super::second_factor_codes::{CodeKind, code_field, internal, proof_of, with_code};
 use super::session::CurrentSession;
 use super::throttle;
 use super::users::ensure_own_id;
-use super::validation::{Issues, string_field};
-use crate::domain::client::ClientOrigin;
 use crate::domain::event::{Actor, NewEvent, SecondFactorStep};
-use crate::domain::server_key::ServerKey;
 use crate::domain::time::Timestamp;
-use crate::domain::totp::{ENROLMENT_LIFETIME, RecoveryCode, TotpCode, TotpSecret};
-use crate::domain::user::UserId;
-use crate::error::{ApiError, BodyShape, Issue};
-use crate::store::second_factor::{Checked, Proof, ProofEvents, TotpConfirmation};
+use crate::domain::totp::{ENROLMENT_LIFETIME, RecoveryCode, TotpSecret};
+use crate::error::{ApiError, BodyShape};
+use crate::store::second_factor::{Checked, Proof, TotpConfirmation, TotpRecord};
 
-/// A code as sent, before it is checked.
-pub(super) enum PresentedCode {
-    Totp(TotpCode),
-    Recovery(RecoveryCode),
+/// `GET /api/users/{user_id}/totp`: whether TOTP is on (for the account page).
+#[utoipa::path(
+    get,
+    path = "/api/users/{user_id}/totp",
+    tag = "second factor",
+    params(("user_id" = String, Path, description = "The caller's own id; any other value is 404.")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "`enabled`: TOTP is on; `pending`: an enrolment waits for its confirming code.", body = TotpStatus),
+        (status = 401, description = "`Unauthorized`: no valid session.", body = ErrorBody),
+        (status = 404, description = "`User not found`: not the caller's id.", body = ErrorBody),
+    )
+)]
+pub async fn totp_status(
+    State(state): State<AppState>,
+    current: CurrentSession,
+    user_id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    ensure_own_id(&current, user_id)?;
+    let record = state.store.find_totp(&current.user.id).await?;
+    let now = Timestamp::now();
+    Ok(Json(json!({
+        "enabled": record.as_ref().is_some_and(TotpRecord::is_enabled),
+        "pending": record.as_ref().is_some_and(|record| record.is_pending_at(now)),
+    })))
 }
 
 /// `POST /api/users/{user_id}/totp`: a pending enrolment.
@@ -57,7 +75,7 @@ pub(super) enum PresentedCode {
         BodyRouteRefusals,
     )
 )]
-pub async fn enrol(
+pub async fn enrol_totp(
     State(state): State<AppState>,
     current: CurrentSession,
     user_id: Result<Path<String>, PathRejection>,
@@ -105,7 +123,7 @@ pub async fn enrol(
         BodyRouteRefusals,
     )
 )]
-pub async fn confirm(
+pub async fn confirm_totp(
     State(state): State<AppState>,
     current: CurrentSession,
     Client(origin): Client,
@@ -175,7 +193,7 @@ pub async fn confirm(
         BodyRouteRefusals,
     )
 )]
-pub async fn disable(
+pub async fn disable_totp(
     State(state): State<AppState>,
     current: CurrentSession,
     Client(origin): Client,
@@ -261,108 +279,6 @@ pub async fn renew_recovery_codes(
     Ok(Json(recovery_codes_body(&codes)))
 }
 
-/// Runs `change` (one store call that spends the proof) for a code on an
-/// account with TOTP on: 409 without TOTP, 429 while the account waits,
-/// 400 `Invalid code` when the store refuses the proof.
-async fn with_code<F, Fut>(
-    state: &AppState,
-    current: &CurrentSession,
-    code: PresentedCode,
-    during: SecondFactorStep,
-    origin: &ClientOrigin,
-    change: F,
-) -> Result<(), ApiError>
-where
-    F: FnOnce(Proof, ProofEvents) -> Fut,
-    Fut: std::future::Future<Output = Result<Checked, crate::store::StoreError>>,
-{
-    let now = Timestamp::now();
-    let user = &current.user.id;
-    let record = state
-        .store
-        .find_totp(user)
-        .await?
-        .filter(|record| record.is_enabled())
-        .ok_or(ApiError::TotpNotEnabled)?;
-    let check = throttle::reserve_password_check(state, &current.user.email).await?;
-    let proof = proof_of(&state.server_key, user, &record.sealed_secret, &code, now)?;
-    let events = ProofEvents {
-        failed: NewEvent::second_factor_failed(user, during, now, origin),
-        recovery_used: NewEvent::recovery_code_used(user, during, now, origin),
-    };
-    match change(proof, events).await? {
-        Checked::Done => check.released(state).await,
-        Checked::Refused => {
-            check.failed();
-            tracing::info!(user_id = %user, "second-factor code refused");
-            Err(ApiError::InvalidCode { signing_in: false })
-        }
-        Checked::NotEnabled => {
-            check.released(state).await?;
-            Err(ApiError::TotpNotEnabled)
-        }
-    }
-}
-
-/// What `code` proves against the user's sealed secret and codes.
-pub(super) fn proof_of(
-    key: &ServerKey,
-    user_id: &UserId,
-    sealed_secret: &[u8],
-    code: &PresentedCode,
-    now: Timestamp,
-) -> Result<Proof, ApiError> {
-    match code {
-        PresentedCode::Totp(code) => {
-            let secret = TotpSecret::open(key, sealed_secret).map_err(internal)?;
-            Ok(secret
-                .matching_step(code, now)
-                .map_err(internal)?
-                .map_or(Proof::Wrong, Proof::TotpStep))
-        }
-        PresentedCode::Recovery(code) => Ok(Proof::RecoveryCode(code.hash(key, user_id))),
-    }
-}
-
-/// Which codes a field takes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum CodeKind {
-    Totp,
-    Recovery,
-    Either,
-}
-
-/// The string field `field` as a code of `kind`; anything else is an issue.
-pub(super) fn parse_code(
-    body: &Map<String, Value>,
-    field: &'static str,
-    kind: CodeKind,
-    issues: &mut Issues,
-) -> Option<PresentedCode> {
-    let text = string_field(body, field, true, issues)?;
-    let totp = (kind != CodeKind::Recovery)
-        .then(|| TotpCode::parse(text).map(PresentedCode::Totp))
-        .flatten();
-    let parsed = totp.or_else(|| {
-        (kind != CodeKind::Totp)
-            .then(|| RecoveryCode::parse(text).map(PresentedCode::Recovery))
-            .flatten()
-    });
-    if parsed.is_none() {
-        issues.push(Issue::invalid_code(field, kind != CodeKind::Totp));
-    }
-    parsed
-}
-
-/// The account routes' `code`: a 400 with its issue unless it parses.
-fn code_field(body: &Map<String, Value>, kind: CodeKind) -> Result<PresentedCode, ApiError> {
-    let mut issues = Issues::default();
-    parse_code(body, "code", kind, &mut issues).ok_or_else(|| ApiError::InvalidBody {
-        shape: BodyShape::TotpCode,
-        issues: issues.into_vec(),
-    })
-}
-
 fn recovery_codes_body(codes: &[RecoveryCode]) -> Value {
     let shown: Vec<String> = codes.iter().map(RecoveryCode::display).collect();
     json!({ "recovery_codes": shown })
@@ -381,8 +297,4 @@ fn qr_svg(uri: &str) -> Result<String, ApiError> {
         Some((_, svg)) => svg.to_owned(),
         None => image,
     })
-}
-
-fn internal(err: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("second factor: {err}"))
 }

@@ -28,6 +28,9 @@ async fn turning_totp_on_takes_a_confirming_code_and_shows_ten_recovery_codes_on
     let app = spawn_app(&backend).await;
     let (mut browser, user_id) = app.signed_up("tess@example.com").await;
     let step = step_with(15).await;
+    let status_path = totp_path(&user_id, "");
+    let status = browser.get(&status_path).await;
+    assert_eq!(status.body, json!({ "enabled": false, "pending": false }));
 
     let enrolment = enrol(&mut browser, &user_id).await;
     assert_eq!(enrolment.status, 200, "{}", enrolment.text);
@@ -50,6 +53,8 @@ async fn turning_totp_on_takes_a_confirming_code_and_shows_ten_recovery_codes_on
     assert_eq!(events_of(&app, "second_factor_failed").await, 1);
     let sql = "SELECT COUNT(*) FROM totp WHERE enabled_at IS NOT NULL";
     assert_eq!(app.count(sql).await, 0, "still pending");
+    let status = browser.get(&status_path).await;
+    assert_eq!(status.body, json!({ "enabled": false, "pending": true }));
 
     let confirmed = browser
         .post_json(&confirm, &json!({ "code": code_at(&secret, step) }))
@@ -63,6 +68,8 @@ async fn turning_totp_on_takes_a_confirming_code_and_shows_ten_recovery_codes_on
     assert_eq!(app.count(sql).await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM recovery_codes").await, 10);
     assert_eq!(events_of(&app, "totp_enabled").await, 1);
+    let status = browser.get(&status_path).await;
+    assert_eq!(status.body, json!({ "enabled": true, "pending": false }));
 
     enrol(&mut browser, &user_id)
         .await

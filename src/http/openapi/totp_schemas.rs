@@ -3,6 +3,16 @@
 
 use utoipa::ToSchema;
 
+/// Where the caller's second factor stands.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TotpStatus {
+    /// TOTP is on: a login asks for a code.
+    enabled: bool,
+    /// An enrolment waits for its confirming code.
+    pending: bool,
+}
+
 /// The optional body of an enrolment.
 #[derive(ToSchema)]
 #[allow(dead_code)]
