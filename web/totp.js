@@ -77,7 +77,7 @@ function showTotpView(view) {
   $("totp-manage-form").hidden = view !== "on";
   $("totp-state").textContent = view === "on" || view === "codes"
     ? "On: signing in with your password also asks for a code."
-    : "Off.";
+    : view === "confirm" ? "Not on yet: finish the setup below." : "Off.";
 }
 
 async function loadTotp(user) {

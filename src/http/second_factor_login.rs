@@ -77,6 +77,7 @@ pub(crate) async fn start_challenge(
 /// (`BrowserBinding::of(cookie_value)`), then lands the browser on
 /// `/account?second_factor=CHALLENGE_ID`. The challenge is dead to any
 /// request whose [`presented_binding`] differs.
+// Called by the provider sign-in (section 14), which lands separately.
 #[allow(dead_code)]
 pub(crate) async fn start_provider_challenge(
     state: &AppState,
@@ -94,6 +95,7 @@ pub(crate) async fn start_provider_challenge(
 
 /// Whether `user_id` has TOTP on (a password login learns it from the
 /// credentials it reads anyway).
+// Called by the provider sign-in (section 14), which lands separately.
 #[allow(dead_code)]
 pub(crate) async fn totp_enabled(state: &AppState, user_id: &UserId) -> Result<bool, ApiError> {
     Ok(state

@@ -342,3 +342,34 @@ async fn two_instances_refuse_a_code_reused_across_them(backend: Backend) {
     let logins = "SELECT COUNT(*) FROM events WHERE type = 'login'";
     assert_eq!(app.count(logins).await, 1);
 }
+
+backend_test!(a_challenge_bound_to_a_browser_is_dead_without_its_binding);
+async fn a_challenge_bound_to_a_browser_is_dead_without_its_binding(backend: Backend) {
+    let app = spawn_app(&backend).await;
+    let (mut owner, user_id) = app.signed_up("bound@example.com").await;
+    let enabled = enable_totp(&mut owner, &user_id).await;
+    let challenge = challenge_for(&app, "bound@example.com").await;
+    // As a provider sign-in binds its challenge to the flow cookie's hash;
+    // this request presents no flow cookie.
+    let bind = match backend {
+        Backend::Sqlite => "UPDATE login_challenges SET browser_binding = randomblob(32)",
+        Backend::Postgres(_) => {
+            "UPDATE login_challenges SET browser_binding = decode(md5('flow') || md5('cookie'), 'hex')"
+        }
+    };
+    assert_eq!(app.database.execute(bind, &[]).await, 1);
+    let code = code_at(&enabled.secret, enabled.step);
+
+    let mut browser = app.browser();
+    second_factor(&mut browser, &body(&challenge, &code))
+        .await
+        .assert_error(401, "Login expired, sign in again");
+    let unbind = "UPDATE login_challenges SET browser_binding = NULL";
+    assert_eq!(app.database.execute(unbind, &[]).await, 1);
+    let signed_in = second_factor(&mut browser, &body(&challenge, &code)).await;
+    assert_eq!(
+        signed_in.status, 200,
+        "the code was not spent: {}",
+        signed_in.text
+    );
+}

@@ -41,8 +41,12 @@ pub struct TotpEnrolment {
 #[allow(dead_code)]
 pub struct TotpCodeRequest {
     /// Six digits from the app; where a recovery code is accepted too
-    /// (turning TOTP off, renewing codes), one of those (`xxxxx-xxxxx`).
-    #[schema(example = "123456")]
+    /// (turning TOTP off, renewing codes), one of those (`xxxxx-xxxxx`;
+    /// case, dashes and spaces do not matter).
+    #[schema(
+        example = "123456",
+        pattern = "^([0-9]{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5})$"
+    )]
     code: String,
     /// Proves recent authentication when the session's is too old
     /// (turning TOTP off).
@@ -66,9 +70,10 @@ pub struct SecondFactorRequest {
     /// `data.challenge_id` of the login's 401 `Second factor required`.
     challenge_id: String,
     /// Six digits from the authenticator app.
-    #[schema(nullable = false, example = "123456")]
+    #[schema(nullable = false, example = "123456", pattern = "^[0-9]{6}$")]
     code: Option<String>,
-    /// Or one of the recovery codes, `xxxxx-xxxxx`.
-    #[schema(nullable = false)]
+    /// Or one of the recovery codes, `xxxxx-xxxxx` (case, dashes and spaces
+    /// do not matter); not both.
+    #[schema(nullable = false, pattern = "^[A-Za-z2-7]{5}-?[A-Za-z2-7]{5}$")]
     recovery_code: Option<String>,
 }
