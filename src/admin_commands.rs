@@ -97,6 +97,15 @@ pub enum UserAction {
         #[command(flatten)]
         settings: Box<DatabaseOptions>,
     },
+    /// Turn the account's second factor (TOTP) off and void its recovery
+    /// codes, for an owner who lost both device and codes.
+    ResetSecondFactor {
+        /// The account's id or email.
+        #[arg(value_name = "ID|EMAIL")]
+        user: String,
+        #[command(flatten)]
+        settings: Box<DatabaseOptions>,
+    },
     /// End every session of the account at once.
     RevokeSessions {
         /// The account's id or email.
@@ -124,7 +133,8 @@ impl UserAction {
             | Self::Show { settings, .. }
             | Self::SetEmail { settings, .. }
             | Self::Delete { settings, .. }
-            | Self::RevokeSessions { settings, .. } => {
+            | Self::RevokeSessions { settings, .. }
+            | Self::ResetSecondFactor { settings, .. } => {
                 Admin::open(&settings.database, settings.json).await
             }
         }
@@ -166,6 +176,7 @@ pub async fn run_user(action: UserAction) -> ExitCode {
         UserAction::SetEmail { user, email, .. } => admin.set_email(user, email).await,
         UserAction::Delete { user, .. } => admin.delete(user).await,
         UserAction::RevokeSessions { user, .. } => admin.revoke_sessions(user).await,
+        UserAction::ResetSecondFactor { user, .. } => admin.reset_second_factor(user).await,
     };
     admin.close().await;
     report(result)

@@ -301,6 +301,13 @@ async fn sweep_expired_rows(state: AppState) {
             Ok(deleted) => tracing::info!(deleted, "expired provider sign-in flows removed"),
             Err(err) => tracing::warn!(%err, "could not remove expired provider sign-in flows"),
         }
+        match state.store.delete_expired_second_factor_rows(now).await {
+            Ok(0) => {}
+            Ok(deleted) => {
+                tracing::info!(deleted, "stale sign-in challenges and enrolments removed")
+            }
+            Err(err) => tracing::warn!(%err, "could not remove stale sign-in challenges"),
+        }
         let failures_before = now.minus(throttle::FAILURE_MEMORY);
         let changes_before = now.minus(throttle::PASSWORD_CHANGE_WINDOW);
         if let Err(err) = state

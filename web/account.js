@@ -60,6 +60,8 @@ const FIELD_NAMES = {
   current_password: "current password",
   new_password: "new password",
   otp: "code",
+  code: "code",
+  recovery_code: "recovery code",
 };
 
 /** A validation issue in words for people; the API keeps zod's wording for programs. */
@@ -187,6 +189,10 @@ async function onLogin(event) {
       form.reset();
       showSignedIn(answer.body.user);
       setStatus("You are logged in.");
+    } else if (answer.status === 401 && answer.body?.data?.challenge_id) {
+      // totp.js asks for the second step.
+      form.reset();
+      document.dispatchEvent(new CustomEvent("account:second-factor", { detail: answer.body.data.challenge_id }));
     } else if (answer.status === 401) {
       showFormError("login", "Wrong email or password.");
     } else if (!(answer.status === 400 && showIssues("login", answer, { email: "email", password: "password" }))) {

@@ -263,6 +263,33 @@ impl Admin {
         ))
     }
 
+    /// Turns the account's TOTP off and voids its recovery codes, for an
+    /// owner who lost both; a `totp_disabled` event by the admin.
+    pub async fn reset_second_factor(&self, who: &str) -> Result<String, AdminError> {
+        let account = self.find(&account_key(who)?).await?;
+        let user_id = &account.user.id;
+        let event = NewEvent::totp_disabled(
+            user_id,
+            Actor::Admin,
+            Timestamp::now(),
+            &ClientOrigin::default(),
+        );
+        let removed = self.store.remove_second_factor(user_id, event).await?;
+        Ok(self.render(
+            &json!({"id": user_id.as_str(), "second_factor_removed": removed}),
+            || {
+                if removed {
+                    format!(
+                        "TOTP of {} is off; its recovery codes are void",
+                        account.user.email
+                    )
+                } else {
+                    format!("{} had no TOTP on; nothing changed", account.user.email)
+                }
+            },
+        ))
+    }
+
     /// Copies the database to `destination`, a new file unless `replace`.
     pub async fn backup(&self, destination: &Path, replace: bool) -> Result<String, AdminError> {
         self.store.can_back_up()?;

@@ -125,8 +125,9 @@ fn percent_decode(text: &str) -> String {
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Server key, mail and password reset")]
 pub struct MailSettings {
-    /// 32 random bytes that seal secrets the service reads back and key the
-    /// HMAC of reset codes. SQLite: `neptun-accounts.key` beside the database
+    /// 32 random bytes that seal secrets the service reads back (TOTP
+    /// secrets, unsent mail) and key the HMAC of reset and recovery codes,
+    /// whether or not mail is on. SQLite: `neptun-accounts.key` beside the database
     /// by default, created 0600; PostgreSQL: required, shared by every instance.
     #[arg(long, env = "NEPTUN_SECRET_KEY_FILE", value_name = "PATH")]
     pub secret_key_file: Option<PathBuf>,

@@ -5,6 +5,12 @@
 
 use serde_json::{Value, json};
 
+mod identity;
+mod second_factor;
+
+pub use identity::IdentityChange;
+pub use second_factor::SecondFactorStep;
+
 use super::client::ClientOrigin;
 use super::email::Email;
 use super::time::Timestamp;
@@ -27,10 +33,15 @@ pub enum EventKind {
     PasskeyRemoved,
     IdentityLinked,
     IdentityUnlinked,
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesRenewed,
+    RecoveryCodeUsed,
+    SecondFactorFailed,
 }
 
 impl EventKind {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 19] = [
         Self::SignUp,
         Self::Login,
         Self::LoginFailed,
@@ -45,6 +56,11 @@ impl EventKind {
         Self::PasskeyRemoved,
         Self::IdentityLinked,
         Self::IdentityUnlinked,
+        Self::TotpEnabled,
+        Self::TotpDisabled,
+        Self::RecoveryCodesRenewed,
+        Self::RecoveryCodeUsed,
+        Self::SecondFactorFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +79,11 @@ impl EventKind {
             Self::PasskeyRemoved => "passkey_removed",
             Self::IdentityLinked => "identity_linked",
             Self::IdentityUnlinked => "identity_unlinked",
+            Self::TotpEnabled => "totp_enabled",
+            Self::TotpDisabled => "totp_disabled",
+            Self::RecoveryCodesRenewed => "recovery_codes_renewed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::SecondFactorFailed => "second_factor_failed",
         }
     }
 
@@ -76,6 +97,17 @@ impl EventKind {
 pub enum LoginMethod {
     Password,
     Passkey,
+}
+
+impl LoginMethod {
+    /// What a `login` by this method records as its detail.
+    pub fn detail(self) -> Value {
+        let method = match self {
+            Self::Password => "password",
+            Self::Passkey => "passkey",
+        };
+        json!({ "method": method })
+    }
 }
 
 /// An event about to be written.
@@ -119,17 +151,7 @@ impl NewEvent {
         at: Timestamp,
         origin: &ClientOrigin,
     ) -> Self {
-        let method = match method {
-            LoginMethod::Password => "password",
-            LoginMethod::Passkey => "passkey",
-        };
-        Self::new(
-            user_id,
-            EventKind::Login,
-            at,
-            origin,
-            json!({ "method": method }),
-        )
+        Self::new(user_id, EventKind::Login, at, origin, method.detail())
     }
 
     pub fn login_failed(user_id: &UserId, at: Timestamp, origin: &ClientOrigin) -> Self {
@@ -305,7 +327,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
             Self::Admin => "admin",

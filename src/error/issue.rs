@@ -131,6 +131,17 @@ impl Issue {
         None
     }
 
+    /// A second-factor code of the wrong form: not six digits (nor, where
+    /// one is accepted, a recovery code `xxxxx-xxxxx`).
+    pub fn invalid_code(field: &'static str, recovery_allowed: bool) -> Self {
+        let message = if recovery_allowed {
+            "Expected 6 digits or a recovery code"
+        } else {
+            "Expected 6 digits"
+        };
+        Self::new("invalid_string", field, message).with("validation", "regex".into())
+    }
+
     /// A value that is not a UUID.
     pub fn invalid_uuid(field: &'static str) -> Self {
         Self::new("invalid_string", field, "Invalid uuid").with("validation", "uuid".into())

@@ -33,6 +33,12 @@ pub enum BodyShape {
     Passkey,
     /// The identity link confirmation's `{current_password?}`.
     IdentityLink,
+    /// Starting a TOTP enrolment: `{current_password?}`.
+    TotpEnrolment,
+    /// The TOTP account routes: `{code, current_password?}`.
+    TotpCode,
+    /// The second step of a sign-in: `{challenge_id, code | recovery_code}`.
+    SecondFactor,
 }
 
 impl BodyShape {
@@ -45,6 +51,9 @@ impl BodyShape {
             Self::ResetValidate => "Invalid body(email, otp, new_password).",
             Self::Passkey => "Invalid body(?name, ?current_password).",
             Self::IdentityLink => "Invalid body(?current_password).",
+            Self::TotpEnrolment => "Invalid body(?current_password).",
+            Self::TotpCode => "Invalid body(code, ?current_password).",
+            Self::SecondFactor => "Invalid body(challenge_id, ?code, ?recovery_code).",
         }
     }
 
@@ -56,7 +65,10 @@ impl BodyShape {
             | Self::IdentityLink
             | Self::ResetAction
             | Self::ResetCreate
-            | Self::ResetValidate => "Bad Request",
+            | Self::ResetValidate
+            | Self::TotpEnrolment
+            | Self::TotpCode
+            | Self::SecondFactor => "Bad Request",
             Self::Update => "Bad Request.",
         }
     }
@@ -78,6 +90,20 @@ pub enum ApiError {
     Unauthorized,
     #[error("login failed")]
     InvalidCredentials,
+    /// A right password on an account with TOTP on: the second step's challenge.
+    #[error("second factor required")]
+    SecondFactorRequired { challenge_id: String },
+    /// A sign-in challenge that is unknown, stale, used up or not this browser's.
+    #[error("login expired")]
+    LoginExpired,
+    /// A wrong or spent second-factor code: 401 on the sign-in route, 400 on
+    /// the account routes.
+    #[error("invalid code")]
+    InvalidCode { signing_in: bool },
+    #[error("TOTP already enabled")]
+    TotpAlreadyEnabled,
+    #[error("TOTP not enabled")]
+    TotpNotEnabled,
     #[error("already logged in")]
     AlreadyLoggedIn,
     #[error("cross-site request")]
@@ -159,10 +185,14 @@ impl ApiError {
             | Self::InvalidJson { .. }
             | Self::InvalidEventQuery { .. }
             | Self::InvalidLink
-            | Self::PasskeyVerificationFailed => StatusCode::BAD_REQUEST,
-            Self::Unauthorized | Self::InvalidCredentials | Self::PasskeyNotRecognised => {
-                StatusCode::UNAUTHORIZED
-            }
+            | Self::PasskeyVerificationFailed
+            | Self::InvalidCode { signing_in: false } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized
+            | Self::InvalidCredentials
+            | Self::PasskeyNotRecognised
+            | Self::SecondFactorRequired { .. }
+            | Self::LoginExpired
+            | Self::InvalidCode { signing_in: true } => StatusCode::UNAUTHORIZED,
             Self::AlreadyLoggedIn | Self::CrossSite | Self::RecentAuthRequired => {
                 StatusCode::FORBIDDEN
             }
@@ -179,7 +209,9 @@ impl ApiError {
             | Self::PasskeyAlreadyRegistered
             | Self::LastWayToSignIn
             | Self::NoPendingLink
-            | Self::IdentityAlreadyLinked => StatusCode::CONFLICT,
+            | Self::IdentityAlreadyLinked
+            | Self::TotpAlreadyEnabled
+            | Self::TotpNotEnabled => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServerBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -196,6 +228,11 @@ impl ApiError {
             Self::InvalidJson { .. } => "Invalid JSON body.",
             Self::Unauthorized => "Unauthorized",
             Self::InvalidCredentials => "Invalid email or password",
+            Self::SecondFactorRequired { .. } => "Second factor required",
+            Self::LoginExpired => "Login expired, sign in again",
+            Self::InvalidCode { .. } => "Invalid code",
+            Self::TotpAlreadyEnabled => "TOTP already enabled",
+            Self::TotpNotEnabled => "TOTP not enabled",
             Self::AlreadyLoggedIn => "Please log out first",
             Self::CrossSite => "Cross-site request refused",
             Self::RecentAuthRequired => "Recent authentication required",
@@ -264,6 +301,9 @@ impl IntoResponse for ApiError {
         if let Some(issues) = self.issues() {
             body["data"] = json!({ "issues": issues });
         }
+        if let Self::SecondFactorRequired { challenge_id } = &self {
+            body["data"] = json!({ "second_factor": "totp", "challenge_id": challenge_id });
+        }
         if let Self::PayloadTooLarge { limit_bytes } = self {
             // Tells a client (and the person reading its error) what fits.
             body["data"] = json!({ "limit_bytes": limit_bytes });
@@ -324,37 +364,4 @@ impl From<getrandom::Error> for ApiError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn invalid_email_issue_has_the_zod_shape() {
-        let issue = serde_json::to_value(Issue::invalid_email("email")).unwrap();
-        assert_eq!(
-            issue,
-            json!({"code":"invalid_string","validation":"email","message":"Invalid email","path":["email"]})
-        );
-    }
-
-    #[test]
-    fn missing_field_is_required_and_wrong_type_names_both_types() {
-        let missing =
-            serde_json::to_value(Issue::invalid_type("email", "string", "undefined")).unwrap();
-        assert_eq!(missing["message"], "Required");
-        let wrong = serde_json::to_value(Issue::invalid_type("email", "string", "null")).unwrap();
-        assert_eq!(wrong["message"], "Expected string, received null");
-        assert_eq!(wrong["expected"], "string");
-        assert_eq!(wrong["received"], "null");
-    }
-
-    #[test]
-    fn update_endpoint_bad_requests_say_bad_request_with_a_period() {
-        let err = ApiError::InvalidJson {
-            shape: BodyShape::Credentials,
-        }
-        .for_update();
-        assert_eq!(err.status_message(), "Bad Request.");
-        assert_eq!(ApiError::NothingToUpdate.status_message(), "Bad Request.");
-        assert_eq!(ApiError::UserNotFound.status_message(), "Not Found");
-    }
-}
+mod tests;

@@ -15,6 +15,7 @@ const ACTIVITY_SCRIPT: &str = include_str!("../../web/activity.js");
 const PASSKEYS_SCRIPT: &str = include_str!("../../web/passkeys.js");
 const RESET_SCRIPT: &str = include_str!("../../web/reset.js");
 const PROVIDERS_SCRIPT: &str = include_str!("../../web/providers.js");
+const TOTP_SCRIPT: &str = include_str!("../../web/totp.js");
 const UNDO_PAGE: &str = include_str!("../../web/undo.html");
 const UNDO_SCRIPT: &str = include_str!("../../web/undo.js");
 const FAVICON: &[u8] = include_bytes!("../../web/favicon.ico");
@@ -26,6 +27,7 @@ pub const ACTIVITY_SCRIPT_PATH: &str = "/account/activity.js";
 pub const PASSKEYS_SCRIPT_PATH: &str = "/account/passkeys.js";
 pub const RESET_SCRIPT_PATH: &str = "/account/reset.js";
 pub const PROVIDERS_SCRIPT_PATH: &str = "/account/providers.js";
+pub const TOTP_SCRIPT_PATH: &str = "/account/totp.js";
 pub const UNDO_PAGE_PATH: &str = "/account/undo-email-change";
 pub const UNDO_SCRIPT_PATH: &str = "/account/undo.js";
 pub const FAVICON_PATH: &str = "/favicon.ico";
@@ -60,6 +62,10 @@ pub async fn reset_script() -> Response {
 
 pub async fn providers_script() -> Response {
     asset(PROVIDERS_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+pub async fn totp_script() -> Response {
+    asset(TOTP_SCRIPT, "text/javascript; charset=utf-8")
 }
 
 /// The page the undo link of an email change opens (routed with mail on).

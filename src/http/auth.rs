@@ -1,4 +1,5 @@
-//! `/api/auth/*`: sign-up, login, logout and the two session checks.
+//! `/api/auth/*`: sign-up, login (handing over to the second step when the
+//! account has TOTP on), logout and the two session checks.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,6 +12,7 @@ use super::AppState;
 use super::client_origin::Client;
 use super::json_body::JsonObject;
 use super::openapi::{BodyRouteRefusals, ErrorBody, LoginRequest, SessionBody, SignUpRequest};
+use super::second_factor_login::{FirstFactor, start_challenge};
 use super::session::{CurrentSession, MaybeSession, SignedOut, clearing_cookie, session_cookie};
 use super::throttle;
 use super::validation::{Issues, email_field, password_field, string_field};
@@ -129,7 +131,7 @@ pub async fn sign_up(
     responses(
         (status = 200, description = "Signed in.", body = SessionBody, headers(("set-cookie" = String, description = "`neptun-session=…; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=…`"))),
         (status = 400, description = "`Invalid body(email, password).` with `data.issues`, or `Invalid JSON body.`", body = ErrorBody),
-        (status = 401, description = "`Invalid email or password` (the same answer, after the same work, for an unknown email).", body = ErrorBody),
+        (status = 401, description = "`Invalid email or password` (the same answer, after the same work, for an unknown email), or, for the right password on an account with TOTP on, `Second factor required` with `data: {\"second_factor\":\"totp\",\"challenge_id\":…}` and no cookie: finish at `POST /api/auth/login/second-factor` within 5 minutes.", body = ErrorBody),
         (status = 403, description = "`Cross-site request refused`, or `Please log out first` (a valid session was sent).", body = ErrorBody),
         BodyRouteRefusals,
     )
@@ -164,6 +166,20 @@ pub async fn login(
         tracing::info!("login failed");
         return Err(ApiError::InvalidCredentials);
     };
+    if credentials.totp_enabled {
+        // A right password alone neither counts as a failure nor forgives
+        // the earlier ones: only the completed sign-in does.
+        password_check.released(&state).await?;
+        let first_factor = FirstFactor {
+            detail: LoginMethod::Password.detail(),
+            verified_hash: Some(verified_hash),
+            rehashed_hash: verification.rehashed,
+        };
+        let challenge_id =
+            start_challenge(&state, &credentials.user_id, first_factor, None).await?;
+        tracing::info!(user_id = %credentials.user_id, "password right; second factor asked");
+        return Err(ApiError::SecondFactorRequired { challenge_id });
+    }
     password_check.succeeded(&state).await?;
     let now = Timestamp::now();
     let issued = state.sessions.issue(credentials.user_id.clone(), now)?;

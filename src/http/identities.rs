@@ -17,11 +17,11 @@ use super::oauth::flow_cookie::{FlowCookie, clearing_cookie};
 use super::openapi::{
     BodyRouteRefusals, ErrorBody, IdentityBody, IdentityLinkRequest, IdentityList, ProviderList,
 };
-use super::passkeys::ensure_recent_authentication;
+use super::recent_auth::ensure_recent_authentication;
 use super::session::CurrentSession;
 use super::users::ensure_own_id;
+use crate::domain::event::IdentityChange;
 use crate::domain::event::NewEvent;
-use crate::domain::identity_event::IdentityChange;
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, BodyShape};
 use crate::store::identities::{Identity, IdentityRemoval, LinkConfirmation};

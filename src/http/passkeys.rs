@@ -4,8 +4,6 @@
 //! checked when the options are asked for and recorded in the challenge,
 //! which only the same session may finish.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -18,23 +16,18 @@ use super::openapi::{
     AddPasskeyRequest, BodyRouteRefusals, ErrorBody, PasskeyBody, PasskeyList, PasskeyOptions,
     PasskeyRegistrationOptionsRequest, RenamePasskeyRequest,
 };
+use super::recent_auth::ensure_recent_authentication;
 use super::session::CurrentSession;
-use super::throttle;
 use super::users::ensure_own_id;
 use super::validation::{Issues, string_field};
 use crate::domain::event::NewEvent;
 use crate::domain::passkey::{self, CEREMONY_LIFETIME, RelyingParty};
-use crate::domain::password::Password;
 use crate::domain::session::new_public_id;
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, BodyShape, Issue};
 use crate::store::passkeys::{
     ChallengeOwner, ChallengePurpose, NewChallenge, Passkey, PasskeyRemoval,
 };
-
-/// Recent authentication for adding a passkey when `--require-recent-auth`
-/// is off: a passkey is a way into the account, so it is never optional.
-pub const DEFAULT_RECENT_AUTH: Duration = Duration::from_secs(600);
 
 /// `POST /api/users/{user_id}/passkeys/options`: creation options.
 #[utoipa::path(
@@ -299,59 +292,6 @@ pub(super) async fn store_challenge(
         })
         .await?;
     Ok(id)
-}
-
-/// Section 13: the last sign-in proof within `--require-recent-auth` (10
-/// minutes when unset), or a correct `current_password` now. A sent
-/// `current_password` is always checked and counts toward the per-account
-/// throttle, as on PATCH; on an account without a password it is ignored.
-pub(super) async fn ensure_recent_authentication(
-    state: &AppState,
-    current: &CurrentSession,
-    body: &Map<String, Value>,
-    shape: BodyShape,
-) -> Result<(), ApiError> {
-    let mut issues = Issues::default();
-    let current_password = string_field(body, "current_password", false, &mut issues);
-    if !issues.is_empty() {
-        return Err(ApiError::InvalidBody {
-            shape,
-            issues: issues.into_vec(),
-        });
-    }
-    let window = state.require_recent_auth.unwrap_or(DEFAULT_RECENT_AUTH);
-    let proven_recently = Timestamp::now().since(current.session.authenticated_at) <= window;
-    let Some(current_password) = current_password else {
-        return if proven_recently {
-            Ok(())
-        } else {
-            Err(ApiError::RecentAuthRequired)
-        };
-    };
-    let stored = state
-        .store
-        .find_password_hash(&current.user.id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    if stored.is_empty() {
-        // No password to prove: `current_password` means nothing here.
-        return if proven_recently {
-            Ok(())
-        } else {
-            Err(ApiError::RecentAuthRequired)
-        };
-    }
-    let check = throttle::reserve_password_check(state, &current.user.email).await?;
-    let password = Password::new(current_password.to_owned());
-    if check.verify(state, password, Some(stored)).await?.matched {
-        check.succeeded(state).await
-    } else {
-        check.failed();
-        Err(ApiError::InvalidBody {
-            shape,
-            issues: vec![Issue::wrong_current_password()],
-        })
-    }
 }
 
 /// `name`: a string of 1 to 64 characters.

@@ -25,7 +25,7 @@ use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{
     AppState, account_page, auth, events, guard, health, identities, oauth, openapi, passkey_login,
-    passkeys, password_reset, session, sessions, undo, users,
+    passkeys, password_reset, second_factor_login, session, sessions, totp, undo, users,
 };
 use crate::config::Origin;
 use crate::error::ApiError;
@@ -68,6 +68,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             account_page::PROVIDERS_SCRIPT_PATH,
             get(account_page::providers_script),
+        )
+        .route(
+            account_page::TOTP_SCRIPT_PATH,
+            get(account_page::totp_script),
         )
         .route(account_page::FAVICON_PATH, get(account_page::favicon));
     // Like the API routes it calls, the undo page exists only with mail on.
@@ -211,6 +215,19 @@ pub(super) fn api_routes(
         .routes(guarded(
             body_limited(Some(Limited::Login)),
             routes!(auth::login),
+        ))
+        .routes(guarded(
+            body_limited(Some(Limited::Login)),
+            routes!(second_factor_login::login_second_factor),
+        ))
+        .routes(guarded(
+            body_limited(None),
+            routes!(totp::totp_status, totp::enrol_totp, totp::disable_totp),
+        ))
+        .routes(guarded(body_limited(None), routes!(totp::confirm_totp)))
+        .routes(guarded(
+            body_limited(None),
+            routes!(totp::renew_recovery_codes),
         ))
         .routes(guarded(plain, routes!(auth::logout)))
         .routes(guarded(plain, routes!(auth::check)))

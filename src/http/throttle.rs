@@ -77,6 +77,16 @@ impl PasswordCheck {
     /// A wrong password: the reservation stays, as the failure it is.
     pub fn failed(self) {}
 
+    /// A right password or code that completes no sign-in (a password
+    /// before its second factor, a code on an account route): not a
+    /// failure, and no reset of the earlier ones either.
+    pub async fn released(self, state: &AppState) -> Result<(), ApiError> {
+        if let Some(email) = &self.email {
+            state.store.release_password_check(email).await?;
+        }
+        Ok(())
+    }
+
     /// A right password forgets the failures, this reservation included.
     pub async fn succeeded(self, state: &AppState) -> Result<(), ApiError> {
         if let Some(email) = &self.email {

@@ -7,6 +7,7 @@ pub mod identities;
 pub mod mail;
 pub mod passkeys;
 mod postgres;
+pub mod second_factor;
 mod sqlite;
 pub mod throttle;
 
@@ -19,6 +20,7 @@ pub use identities::IdentityStore;
 pub use mail::MailStore;
 pub use passkeys::PasskeyStore;
 pub use postgres::PostgresStore;
+pub use second_factor::SecondFactorStore;
 pub use sqlite::SqliteStore;
 pub use throttle::{PasswordCheckReservation, ThrottleStore};
 
@@ -54,6 +56,8 @@ pub struct NewSession {
 pub struct Credentials {
     pub user_id: UserId,
     pub password_hash: String,
+    /// TOTP is on: a right password only opens the second step.
+    pub totp_enabled: bool,
 }
 
 /// A session together with the user it belongs to.
@@ -139,12 +143,21 @@ pub enum StoreError {
 /// The operations the HTTP layer needs, each one transaction.
 #[async_trait]
 pub trait Store:
-    AccountHistory + ThrottleStore + MailStore + PasskeyStore + IdentityStore + Send + Sync + 'static
+    AccountHistory
+    + ThrottleStore
+    + MailStore
+    + PasskeyStore
+    + IdentityStore
+    + SecondFactorStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Creates a user, their first session and its `sign_up` event together.
     async fn create_user(&self, user: NewUser, session: NewSession) -> Result<(), StoreError>;
 
-    /// The password hash of the user with this email, if any.
+    /// The password hash of the user with this email, if any, and whether
+    /// the account asks for a second factor.
     async fn find_credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError>;
 
     /// The password hash of the user with this id, if the user exists.

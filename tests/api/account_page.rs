@@ -5,12 +5,13 @@
 use crate::backend::Backend;
 use crate::helpers::{TestResponse, spawn_app, spawn_app_with};
 
-const ASSETS: [(&str, &str); 5] = [
+const ASSETS: [(&str, &str); 6] = [
     ("/account", "text/html"),
     ("/account/app.css", "text/css"),
     ("/account/app.js", "text/javascript"),
     ("/account/activity.js", "text/javascript"),
     ("/account/reset.js", "text/javascript"),
+    ("/account/totp.js", "text/javascript"),
 ];
 
 /// The undo page and its script, served only with mail on.
@@ -87,6 +88,7 @@ async fn the_page_has_no_inline_script_or_style() {
     assert!(html.contains(r#"<script src="/account/app.js" defer></script>"#));
     assert!(html.contains(r#"<script src="/account/activity.js" defer></script>"#));
     assert!(html.contains(r#"<script src="/account/reset.js" defer></script>"#));
+    assert!(html.contains(r#"<script src="/account/totp.js" defer></script>"#));
     assert_no_inline_code(&html);
 }
 

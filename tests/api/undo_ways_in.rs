@@ -1,7 +1,8 @@
 //! Contract section 12's undo against what a hijacker adds after changing
-//! the address: an identity linked since the undone change is unlinked
-//! with it (an `identity_unlinked` event), so the hijacker's provider
-//! account no longer opens the owner's account.
+//! the address: an identity linked and a second factor turned on since the
+//! undone change go with it (`identity_unlinked`, `totp_disabled`), so the
+//! hijacker's provider account no longer opens the owner's account and the
+//! owner is not locked out by the hijacker's authenticator.
 
 use serde_json::json;
 
@@ -11,9 +12,10 @@ use crate::provider_flow::ProviderBrowser;
 use crate::provider_servers::OidcProvider;
 use crate::provider_sign_in::person;
 use crate::smtp_server::SmtpServer;
+use crate::totp_codes::enable_totp;
 
-backend_test!(an_undo_unlinks_the_identities_linked_since_the_change);
-async fn an_undo_unlinks_the_identities_linked_since_the_change(backend: Backend) {
+backend_test!(an_undo_removes_the_ways_in_added_since_the_change);
+async fn an_undo_removes_the_ways_in_added_since_the_change(backend: Backend) {
     let Some(provider) = OidcProvider::start() else {
         return;
     };
@@ -61,6 +63,7 @@ async fn an_undo_unlinks_the_identities_linked_since_the_change(backend: Backend
     let linked = browser.api().send(confirm).await;
     assert_eq!(linked.status, 200, "{}", linked.text);
     assert_eq!(app.count("SELECT COUNT(*) FROM identities").await, 1);
+    enable_totp(&mut hijacker, &user_id).await;
 
     let mut owner = app.browser();
     let undone = owner

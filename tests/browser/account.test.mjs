@@ -204,6 +204,12 @@ await step("password managers and paste are welcome", async () => {
     "reset-code-email": "username",
     "reset-code-otp": "one-time-code",
     "reset-code-password": "new-password",
+    // Two-step verification: the login's second step, and the panel.
+    "second-factor-code": "one-time-code",
+    "totp-enrol-current-password": "current-password",
+    "totp-confirm-code": "one-time-code",
+    "totp-manage-code": "one-time-code",
+    "totp-manage-current-password": "current-password",
   });
   const labelled = await page.evaluate(() =>
     [...document.querySelectorAll("input")].every((input) => input.labels.length === 1),

@@ -9,14 +9,23 @@
   cannot say: a login is made as a fresh account, a sign-up's
   `confirmPassword` equals its `password` and its email is made unique, and
   a PATCH's `current_password` is the account's own.
+- The second factor's positive cases get the state they need: a pending
+  enrolment and its current code for the confirmation, TOTP on and one of
+  its recovery codes for removal and renewal, and a login's challenge with
+  a recovery code for the login's second step.
 - Every 2xx answer is tallied per operation; the tally is written at exit to
   `NEPTUN_SUCCESS_TALLY` for `check_tally.py`.
 """
 
 import atexit
+import base64
+import hashlib
+import hmac
 import json
 import os
+import struct
 import threading
+import time
 import uuid
 
 import requests
@@ -55,6 +64,46 @@ def fresh_account() -> dict:
     return {"email": email, "id": user_id, "token": token, "session_id": session_id}
 
 
+def totp_code(secret: str) -> str:
+    """RFC 6238 (HMAC-SHA-1, 6 digits, 30 s) for the current step."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+    offset = digest[19] & 0x0F
+    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def enrol(account: dict) -> str:
+    """Starts a TOTP enrolment for the account; its secret."""
+    response = requests.post(
+        f"{BASE_URL}/api/users/{account['id']}/totp",
+        cookies={COOKIE: account["token"]},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["secret"]
+
+
+def enable_totp(account: dict) -> list:
+    """Turns TOTP on for the account; its recovery codes."""
+    secret = enrol(account)
+    response = requests.post(
+        f"{BASE_URL}/api/users/{account['id']}/totp/confirm",
+        json={"code": totp_code(secret)},
+        cookies={COOKIE: account["token"]},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["recovery_codes"]
+
+
+TOTP_CONFIRM = ("POST", "/api/users/{user_id}/totp/confirm")
+TOTP_WITH_CODE = {
+    ("DELETE", "/api/users/{user_id}/totp"),
+    ("POST", "/api/users/{user_id}/totp/recovery-codes"),
+}
+
+
 # Addresses for `format: email` that the document's pattern also accepts, so
 # that positive cases are not lost to the pattern's filter (its lookaheads
 # make generation from the pattern alone reject most candidates).
@@ -77,7 +126,7 @@ def is_positive(case) -> bool:
 
 
 @schemathesis.auth(refresh_interval=None).apply_to(
-    path_regex=r"^/api/(auth/(logout|check|session)|users/\{user_id\}(/(sessions(/\{session_id\})?|events|identities(/\{identity_id\})?))?)$"
+    path_regex=r"^/api/(auth/(logout|check|session)|users/\{user_id\}(/(sessions(/\{session_id\})?|events|identities(/\{identity_id\})?|totp(/(confirm|recovery-codes))?))?)$"
 )
 class FreshAccount:
     def get(self, case, ctx):
@@ -95,6 +144,11 @@ class FreshAccount:
         case.path_parameters = parameters
         if isinstance(case.body, dict) and "current_password" in case.body:
             case.body = {**case.body, "current_password": PASSWORD}
+        operation = (case.method.upper(), case.operation.path)
+        if operation == TOTP_CONFIRM and isinstance(case.body, dict):
+            case.body = {**case.body, "code": totp_code(enrol(data))}
+        elif operation in TOTP_WITH_CODE and isinstance(case.body, dict):
+            case.body = {**case.body, "code": enable_totp(data)[0]}
 
 
 @schemathesis.hook
@@ -105,6 +159,16 @@ def before_call(context, case, kwargs):
     if operation == ("POST", "/api/auth/login"):
         account = fresh_account()
         case.body = {**case.body, "email": account["email"], "password": PASSWORD}
+    elif operation == ("POST", "/api/auth/login/second-factor"):
+        account = fresh_account()
+        codes = enable_totp(account)
+        login = requests.post(
+            f"{BASE_URL}/api/auth/login",
+            json={"email": account["email"], "password": PASSWORD},
+            timeout=30,
+        )
+        challenge = login.json()["data"]["challenge_id"]
+        case.body = {"challenge_id": challenge, "recovery_code": codes[0]}
     elif operation == ("POST", "/api/auth/sign-up"):
         body = dict(case.body)
         if isinstance(body.get("email"), str):

@@ -9,6 +9,7 @@ use cookie::{Cookie, SameSite};
 use sha2::{Digest, Sha256};
 
 use super::super::session::{SessionCookie, header_value, session_cookie_value};
+use crate::domain::totp::BrowserBinding;
 
 /// How long a flow, and the cookie that holds it, lives.
 pub const FLOW_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
@@ -44,6 +45,11 @@ impl FlowCookie {
     /// What the database stores and matches: SHA-256 of the value.
     pub fn binding(&self) -> Vec<u8> {
         Sha256::digest(self.value.as_bytes()).to_vec()
+    }
+
+    /// The same hash, as a second-factor challenge is bound by it.
+    pub fn browser_binding(&self) -> BrowserBinding {
+        BrowserBinding::of(&self.value)
     }
 
     /// `Set-Cookie` for this value, living as long as a flow.
@@ -109,6 +115,10 @@ mod tests {
         let presented = FlowCookie::presented(&headers, settings()).expect("presented");
         assert_eq!(presented.binding(), cookie.binding());
         assert_eq!(cookie.binding().len(), 32);
+        assert_eq!(
+            cookie.browser_binding().0.as_slice(),
+            cookie.binding().as_slice()
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use axum::http::header::SET_COOKIE;
 use axum::response::Response;
+use serde_json::json;
 
 use super::flow_cookie::{FLOW_LIFETIME, FlowCookie, clearing_cookie};
 use super::{Failure, Visit, redirect};
@@ -14,6 +15,7 @@ use crate::domain::session::new_public_id;
 use crate::domain::time::Timestamp;
 use crate::domain::user::UserId;
 use crate::http::AppState;
+use crate::http::second_factor_login::{start_provider_challenge, totp_enabled};
 use crate::http::session::session_cookie;
 use crate::oauth::{AuthorizationRequest, ProviderAccount};
 use crate::store::identities::{Identity, NewPendingLink, ProviderSignUp};
@@ -69,6 +71,9 @@ pub async fn finish(visit: Visit) -> Result<Response, Failure> {
         (Some(_), Some(_)) => Err(Failure(
             "the identity is linked to another account than the signed-in one".into(),
         )),
+        (Some(identity), None) if totp_enabled(state, &identity.user_id).await? => {
+            second_factor(&visit, &identity, &cookie).await
+        }
         (Some(identity), None) => sign_in(&visit, identity, &account, &flow.redirect_path).await,
         (None, Some(user_id)) => pending_link(&visit, user_id.clone(), account, &cookie).await,
         (None, None) => match state.store.find_credentials(&account.email).await? {
@@ -103,6 +108,28 @@ async fn sign_in(
         .sign_in_with_identity(&identity.id, &account.email, session)
         .await?;
     Ok(signed_in(state, &issued, now, landing))
+}
+
+/// Outcome 1 on an account with TOTP on (section 15): no session yet; the
+/// page finishes the sign-in with a code, from this browser only.
+async fn second_factor(
+    visit: &Visit,
+    identity: &Identity,
+    cookie: &FlowCookie,
+) -> Result<Response, Failure> {
+    let state = &visit.state;
+    let detail = json!({ "method": "provider", "provider": identity.provider });
+    let challenge_id =
+        start_provider_challenge(state, &identity.user_id, detail, cookie.browser_binding())
+            .await?;
+    tracing::info!(
+        provider = identity.provider,
+        "provider sign-in waits for the second factor"
+    );
+    Ok(redirect(
+        &format!("/account?second_factor={challenge_id}"),
+        Some(cookie.set_cookie(state.cookie)),
+    ))
 }
 
 /// Outcome 2: a new account with the provider's email and no password.

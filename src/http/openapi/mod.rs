@@ -16,11 +16,13 @@ mod identity_schemas;
 mod passkey_schemas;
 mod reset_schemas;
 mod schemas;
+mod totp_schemas;
 
 pub use self::identity_schemas::*;
 pub use self::passkey_schemas::*;
 pub use self::reset_schemas::ResetCodeRequestBody;
 pub use self::schemas::*;
+pub use self::totp_schemas::*;
 
 /// The session cookie's security scheme, as operations name it.
 pub const SESSION_SCHEME: &str = "session";

@@ -51,8 +51,8 @@ pub enum BodyRouteRefusals {
     ServerBusy(ErrorBody),
 }
 
-/// What more there is to say: the validation problems of a 400, or the
-/// body limit of a 413.
+/// What more there is to say: the validation problems of a 400, the body
+/// limit of a 413, or the challenge of a login's second step.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ErrorData {
@@ -61,6 +61,13 @@ pub struct ErrorData {
     /// The largest accepted body, in bytes (413 only).
     #[schema(nullable = false)]
     limit_bytes: Option<u64>,
+    /// `totp` on a login's 401 `Second factor required`.
+    #[schema(nullable = false)]
+    second_factor: Option<String>,
+    /// The challenge to finish at `POST /api/auth/login/second-factor`
+    /// (with `second_factor`).
+    #[schema(nullable = false)]
+    challenge_id: Option<String>,
 }
 
 /// One validation problem, in the shape of a zod issue (`code` decides the

@@ -49,6 +49,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/postgres/0006_identities.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/postgres/0007_second_factor.sql"),
+    ),
 ];
 
 /// Builds the pool for `url` without connecting yet; the URL's `sslmode`

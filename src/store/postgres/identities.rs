@@ -13,8 +13,8 @@ use super::history::insert_event;
 use super::rows::{insert_session, insert_user};
 use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
-use crate::domain::event::NewEvent;
-use crate::domain::identity_event::IdentityChange;
+use crate::domain::event::IdentityChange;
+use crate::domain::event::{Actor, NewEvent};
 use crate::domain::time::Timestamp;
 use crate::domain::user::UserId;
 use crate::store::identities::{
@@ -59,8 +59,9 @@ async fn insert_identity(
     Ok(())
 }
 
-/// Section 12's undo: removes the passkeys and identities the user added
-/// at or after `since` (the undone change), each with its event.
+/// Section 12's undo: removes the passkeys, identities and second factor
+/// the user added at or after `since` (the undone change), each with its
+/// event.
 pub(super) async fn remove_ways_in_added_since(
     client: &impl GenericClient,
     user_id: &UserId,
@@ -99,6 +100,24 @@ pub(super) async fn remove_ways_in_added_since(
             at,
             origin,
         );
+        insert_event(client, &event).await?;
+    }
+    let totp_removed = client
+        .execute(
+            "DELETE FROM totp WHERE user_id = $1 AND created_at >= $2",
+            &[&user_id.as_str(), &since],
+        )
+        .await
+        .map_err(from_driver)?;
+    if totp_removed > 0 {
+        client
+            .execute(
+                "DELETE FROM recovery_codes WHERE user_id = $1",
+                &[&user_id.as_str()],
+            )
+            .await
+            .map_err(from_driver)?;
+        let event = NewEvent::totp_disabled(user_id, Actor::User, at, origin);
         insert_event(client, &event).await?;
     }
     Ok(())

@@ -10,6 +10,8 @@ mod outbox;
 mod passkeys;
 mod reset;
 mod rows;
+mod second_factor;
+mod spend_proof;
 mod throttle;
 mod tls;
 
@@ -62,7 +64,12 @@ impl Store for PostgresStore {
     async fn find_credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError> {
         let client = self.client().await?;
         let statement = client
-            .prepare_cached("SELECT id, password_hash FROM users WHERE email = $1")
+            .prepare_cached(
+                "SELECT u.id, u.password_hash,
+                        EXISTS (SELECT 1 FROM totp AS t
+                                WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)
+                 FROM users AS u WHERE u.email = $1",
+            )
             .await
             .map_err(from_driver)?;
         let row = client
@@ -72,6 +79,7 @@ impl Store for PostgresStore {
         Ok(row.map(|row| Credentials {
             user_id: UserId::from_trusted(row.get(0)),
             password_hash: row.get(1),
+            totp_enabled: row.get(2),
         }))
     }
 

@@ -10,8 +10,8 @@ use super::history::insert_event;
 use super::rows::{insert_session, insert_user};
 use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
-use crate::domain::event::NewEvent;
-use crate::domain::identity_event::IdentityChange;
+use crate::domain::event::IdentityChange;
+use crate::domain::event::{Actor, NewEvent};
 use crate::domain::time::Timestamp;
 use crate::domain::user::UserId;
 use crate::store::identities::{
@@ -51,8 +51,9 @@ fn insert_identity(connection: &Connection, identity: &Identity) -> rusqlite::Re
     Ok(())
 }
 
-/// Section 12's undo: removes the passkeys and identities the user added
-/// at or after `since` (the undone change), each with its event.
+/// Section 12's undo: removes the passkeys, identities and second factor
+/// the user added at or after `since` (the undone change), each with its
+/// event.
 pub(super) fn remove_ways_in_added_since(
     connection: &Connection,
     user_id: &UserId,
@@ -89,6 +90,18 @@ pub(super) fn remove_ways_in_added_since(
             origin,
         );
         insert_event(connection, &event)?;
+    }
+    let totp_removed = connection
+        .prepare_cached("DELETE FROM totp WHERE user_id = ?1 AND created_at >= ?2")?
+        .execute((user_id.as_str(), since))?;
+    if totp_removed > 0 {
+        connection
+            .prepare_cached("DELETE FROM recovery_codes WHERE user_id = ?1")?
+            .execute([user_id.as_str()])?;
+        insert_event(
+            connection,
+            &NewEvent::totp_disabled(user_id, Actor::User, at, origin),
+        )?;
     }
     Ok(())
 }

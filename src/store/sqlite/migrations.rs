@@ -32,6 +32,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/sqlite/0006_identities.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/sqlite/0007_second_factor.sql"),
+    ),
 ];
 
 /// Brings the schema to the newest version this binary knows.

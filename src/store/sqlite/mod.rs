@@ -11,6 +11,8 @@ mod outbox;
 mod passkeys;
 mod reset;
 mod rows;
+mod second_factor;
+mod spend_proof;
 mod throttle;
 mod writer;
 
@@ -21,7 +23,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use self::connection::ReadPool;
-use self::rows::{SELECT_SESSION, insert_session, insert_user, session_from_row};
+use self::rows::{FIND_CREDENTIALS, SELECT_SESSION, insert_session, insert_user, session_from_row};
 use self::throttle::record_password_change;
 use self::writer::Writer;
 use super::{
@@ -106,11 +108,12 @@ impl Store for SqliteStore {
         self.readers
             .read(move |connection| {
                 let found = connection
-                    .prepare_cached("SELECT id, password_hash FROM users WHERE email = ?1")?
+                    .prepare_cached(FIND_CREDENTIALS)?
                     .query_row([email.as_str()], |row| {
                         Ok(Credentials {
                             user_id: UserId::from_trusted(row.get(0)?),
                             password_hash: row.get(1)?,
+                            totp_enabled: row.get(2)?,
                         })
                     })
                     .optional()?;

@@ -10,6 +10,12 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::store::{NewSession, NewUser, SessionWithUser};
 
+/// A login's read: the hash, and whether TOTP is on, in one lookup.
+pub(super) const FIND_CREDENTIALS: &str = "
+    SELECT u.id, u.password_hash,
+           EXISTS (SELECT 1 FROM totp AS t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)
+    FROM users AS u WHERE u.email = ?1";
+
 pub(super) const SELECT_SESSION: &str = "
     SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email,
            s.public_id

@@ -3,10 +3,10 @@
 
 use serde_json::json;
 
-use super::client::ClientOrigin;
-use super::event::{EventKind, NewEvent};
-use super::time::Timestamp;
-use super::user::UserId;
+use super::{EventKind, NewEvent};
+use crate::domain::client::ClientOrigin;
+use crate::domain::time::Timestamp;
+use crate::domain::user::UserId;
 
 /// What happened to a linked identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
