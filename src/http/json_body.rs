@@ -37,8 +37,7 @@ where
 }
 
 /// An optional JSON object body: an empty body (with any or no
-/// `Content-Type`) is an empty object, and so is a JSON `null`, which the
-/// document allows for an optional body; anything else is read as
+/// `Content-Type`) is an empty object; anything else is read as
 /// [`JsonObject`] is.
 pub struct OptionalJsonObject(pub Map<String, Value>);
 
@@ -61,7 +60,6 @@ where
         }
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(object)) => Ok(Self(object)),
-            Ok(Value::Null) => Ok(Self(Map::new())),
             _ => Err(ApiError::InvalidJson {
                 shape: BodyShape::Credentials,
             }),

@@ -97,11 +97,15 @@ async fn a_new_enrolment_replaces_the_pending_one(backend: Backend) {
     let (mut browser, user_id) = app.signed_up("rhea@example.com").await;
     let step = step_with(10).await;
     let first = enrol(&mut browser, &user_id).await.body["secret"].clone();
-    // The optional body may also be a JSON null, as the document allows.
+    let second = enrol(&mut browser, &user_id).await.body["secret"].clone();
+    // An optional body may be left out, but a JSON null is not an object.
     let request = browser
         .request(reqwest::Method::POST, &totp_path(&user_id, ""))
         .json(&serde_json::Value::Null);
-    let second = browser.send(request).await.body["secret"].clone();
+    browser
+        .send(request)
+        .await
+        .assert_error(400, "Invalid JSON body.");
     assert_ne!(first, second);
     assert_eq!(app.count("SELECT COUNT(*) FROM totp").await, 1);
 
