@@ -174,10 +174,13 @@ async fn malformed_codes_are_400_with_an_issue_and_nothing_pending_is_409(backen
 
 backend_test!(recent_authentication_is_checked_before_any_code);
 async fn recent_authentication_is_checked_before_any_code(backend: Backend) {
-    let app = spawn_app_with(&backend, &["--require-recent-auth", "1s"]).await;
+    let app = spawn_app_with(&backend, &["--require-recent-auth", "3s"]).await;
+    // Wait for a fresh step first: enable_totp would otherwise wait for one
+    // after the sign-up, past the recent-authentication window.
+    step_with(25).await;
     let (mut browser, user_id) = app.signed_up("old@example.com").await;
     let enabled = enable_totp(&mut browser, &user_id).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
 
     let stale = disable_totp(&mut browser, &user_id, &json!({ "code": "not a code" })).await;
     stale.assert_error(403, "Recent authentication required");
