@@ -85,7 +85,8 @@ where
 
 /// Opens a connection the way the store does (src/store/sqlite/connection.rs):
 /// no mutex, busy timeout, foreign keys, `synchronous = NORMAL`, 32 cached
-/// statements; the database is in WAL mode already.
+/// statements, plans that do not depend on bound values (QPSG); the
+/// database is in WAL mode already.
 fn open_like_the_store(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -95,12 +96,17 @@ fn open_like_the_store(path: &Path) -> rusqlite::Result<Connection> {
     connection.pragma_update(None, "foreign_keys", true)?;
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     connection.set_prepared_statement_cache_capacity(32);
+    connection.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(connection)
 }
 
 /// The store's session read (src/store/sqlite/mod.rs, `SELECT_SESSION`).
 const SELECT_SESSION: &str = "
-    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email
+    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email,
+           s.public_id
     FROM sessions AS s JOIN users AS u ON u.id = s.user_id
     WHERE s.token_hash = ?1";
 
@@ -134,6 +140,7 @@ pub fn session_read(
                         row.get::<_, i64>(3)?,
                         row.get::<_, i64>(4)?,
                         row.get::<_, String>(5)?,
+                        row.get::<_, String>(6)?,
                     ))
                 })
                 .optional()?;

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
@@ -56,6 +57,11 @@ pub fn open(path: &Path, synchronous: SqliteSynchronous) -> rusqlite::Result<Con
     };
     connection.pragma_update(None, "synchronous", synchronous)?;
     connection.set_prepared_statement_cache_capacity(32);
+    // SQLite re-plans a statement whenever a bound value it peeked at while
+    // planning changes (the session read's token, on every call): the
+    // parser and planner ran again for each check. The query planner
+    // stability guarantee plans once, from the statement alone.
+    connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(connection)
 }
 

@@ -385,3 +385,7 @@ impl Store for SqliteStore {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "statement_tests.rs"]
+mod statement_tests;
