@@ -6,7 +6,6 @@
 use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine as _;
 use cookie::{Cookie, SameSite};
-use sha2::{Digest, Sha256};
 
 use super::super::session::{SessionCookie, header_value, session_cookie_value};
 use crate::domain::totp::BrowserBinding;
@@ -44,7 +43,7 @@ impl FlowCookie {
 
     /// What the database stores and matches: SHA-256 of the value.
     pub fn binding(&self) -> Vec<u8> {
-        Sha256::digest(self.value.as_bytes()).to_vec()
+        self.browser_binding().0.to_vec()
     }
 
     /// The same hash, as a second-factor challenge is bound by it.
