@@ -83,14 +83,8 @@ pub struct ProviderSignUp {
     pub session: NewSession,
 }
 
-/// What a deletion did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IdentityRemoval {
-    Removed,
-    NotFound,
-    /// The account would keep no way to sign in; nothing was deleted.
-    LastWayIn,
-}
+/// What an unlinking did: the same outcomes as a passkey's removal.
+pub use super::passkeys::PasskeyRemoval as IdentityRemoval;
 
 #[async_trait]
 pub trait IdentityStore: Send + Sync + 'static {

@@ -11,6 +11,7 @@ use super::PostgresStore;
 use super::connect::from_driver;
 use super::history::insert_event;
 use super::rows::{insert_session, insert_user};
+use super::ways_in::remove_way_in;
 use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
 use crate::domain::event::IdentityChange;
@@ -317,46 +318,16 @@ impl IdentityStore for PostgresStore {
         identity_id: &str,
         event: NewEvent,
     ) -> Result<IdentityRemoval, StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(from_driver)?;
-        // The user row is locked first, as a passkey deletion locks it, so
-        // two removals of an account's last two ways in cannot both pass.
-        transaction
-            .execute(
-                "SELECT 1 FROM users WHERE id = $1 FOR UPDATE",
-                &[&user_id.as_str()],
-            )
-            .await
-            .map_err(from_driver)?;
-        let other_way_in = transaction
-            .query_opt(
-                &format!(
-                    "SELECT {} FROM identities AS i JOIN users AS u ON u.id = i.user_id
-                     WHERE i.user_id = $1 AND i.id = $2",
-                    OTHER_WAY_IN_THAN_IDENTITY.replace("{identity}", "$2")
-                ),
-                &[&user_id.as_str(), &identity_id],
-            )
-            .await
-            .map_err(from_driver)?
-            .map(|row| row.get::<_, bool>(0));
-        let removal = match other_way_in {
-            None => IdentityRemoval::NotFound,
-            Some(false) => IdentityRemoval::LastWayIn,
-            Some(true) => {
-                transaction
-                    .execute(
-                        "DELETE FROM identities WHERE user_id = $1 AND id = $2",
-                        &[&user_id.as_str(), &identity_id],
-                    )
-                    .await
-                    .map_err(from_driver)?;
-                insert_event(&transaction, &event).await?;
-                IdentityRemoval::Removed
-            }
-        };
-        transaction.commit().await.map_err(from_driver)?;
-        Ok(removal)
+        let other_way_in = OTHER_WAY_IN_THAN_IDENTITY.replace("{identity}", "$2");
+        remove_way_in(
+            self,
+            "identities",
+            &other_way_in,
+            user_id,
+            identity_id,
+            &event,
+        )
+        .await
     }
 
     async fn delete_expired_oauth_state(&self, now: Timestamp) -> Result<u64, StoreError> {

@@ -14,6 +14,7 @@ mod second_factor;
 mod spend_proof;
 mod throttle;
 mod tls;
+mod ways_in;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};

@@ -9,6 +9,7 @@ use super::PostgresStore;
 use super::connect::from_driver;
 use super::history::insert_event;
 use super::rows::insert_session;
+use super::ways_in::remove_way_in;
 use crate::domain::event::NewEvent;
 use crate::domain::passkey::{PasskeyState, StoredCredential};
 use crate::domain::time::Timestamp;
@@ -231,45 +232,7 @@ impl PasskeyStore for PostgresStore {
         passkey_id: &str,
         event: NewEvent,
     ) -> Result<PasskeyRemoval, StoreError> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await.map_err(from_driver)?;
-        // The user row is locked first, so two deletions of an account's
-        // last two passkeys cannot both count the other one.
-        transaction
-            .execute(
-                "SELECT 1 FROM users WHERE id = $1 FOR UPDATE",
-                &[&user_id.as_str()],
-            )
-            .await
-            .map_err(from_driver)?;
-        let other_way_in = transaction
-            .query_opt(
-                &format!(
-                    "SELECT {} FROM passkeys AS p JOIN users AS u ON u.id = p.user_id
-                     WHERE p.user_id = $1 AND p.id = $2",
-                    OTHER_WAY_IN.replace("{passkey}", "$2")
-                ),
-                &[&user_id.as_str(), &passkey_id],
-            )
-            .await
-            .map_err(from_driver)?
-            .map(|row| row.get::<_, bool>(0));
-        let removal = match other_way_in {
-            None => PasskeyRemoval::NotFound,
-            Some(false) => PasskeyRemoval::LastWayIn,
-            Some(true) => {
-                transaction
-                    .execute(
-                        "DELETE FROM passkeys WHERE user_id = $1 AND id = $2",
-                        &[&user_id.as_str(), &passkey_id],
-                    )
-                    .await
-                    .map_err(from_driver)?;
-                insert_event(&transaction, &event).await?;
-                PasskeyRemoval::Removed
-            }
-        };
-        transaction.commit().await.map_err(from_driver)?;
-        Ok(removal)
+        let other_way_in = OTHER_WAY_IN.replace("{passkey}", "$2");
+        remove_way_in(self, "passkeys", &other_way_in, user_id, passkey_id, &event).await
     }
 }

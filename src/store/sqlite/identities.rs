@@ -8,6 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 use super::SqliteStore;
 use super::history::insert_event;
 use super::rows::{insert_session, insert_user};
+use super::ways_in::remove_way_in;
 use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
 use crate::domain::event::IdentityChange;
@@ -338,33 +339,17 @@ impl IdentityStore for SqliteStore {
         event: NewEvent,
     ) -> Result<IdentityRemoval, StoreError> {
         let (user_id, identity_id) = (user_id.clone(), identity_id.to_owned());
+        let other_way_in = OTHER_WAY_IN_THAN_IDENTITY.replace("{identity}", "?2");
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let other_way_in: Option<bool> = transaction
-                    .prepare_cached(&format!(
-                        "SELECT {} FROM identities AS i JOIN users AS u ON u.id = i.user_id
-                         WHERE i.user_id = ?1 AND i.id = ?2",
-                        OTHER_WAY_IN_THAN_IDENTITY.replace("{identity}", "?2")
-                    ))?
-                    .query_row((user_id.as_str(), &identity_id), |row| row.get(0))
-                    .optional()?;
-                let removal = match other_way_in {
-                    None => IdentityRemoval::NotFound,
-                    Some(false) => IdentityRemoval::LastWayIn,
-                    Some(true) => {
-                        transaction
-                            .prepare_cached(
-                                "DELETE FROM identities WHERE user_id = ?1 AND id = ?2",
-                            )?
-                            .execute((user_id.as_str(), &identity_id))?;
-                        insert_event(&transaction, &event)?;
-                        IdentityRemoval::Removed
-                    }
-                };
-                transaction.commit()?;
-                Ok(removal)
+                remove_way_in(
+                    connection,
+                    "identities",
+                    &other_way_in,
+                    &user_id,
+                    &identity_id,
+                    &event,
+                )
             })
             .await
     }

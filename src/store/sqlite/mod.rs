@@ -14,6 +14,7 @@ mod rows;
 mod second_factor;
 mod spend_proof;
 mod throttle;
+mod ways_in;
 mod writer;
 
 use std::path::{Path, PathBuf};

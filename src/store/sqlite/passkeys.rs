@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, Row, TransactionBehavior};
 use super::SqliteStore;
 use super::history::insert_event;
 use super::rows::insert_session;
+use super::ways_in::remove_way_in;
 use crate::domain::event::NewEvent;
 use crate::domain::passkey::{PasskeyState, StoredCredential};
 use crate::domain::time::Timestamp;
@@ -241,31 +242,17 @@ impl PasskeyStore for SqliteStore {
         event: NewEvent,
     ) -> Result<PasskeyRemoval, StoreError> {
         let (user_id, passkey_id) = (user_id.clone(), passkey_id.to_owned());
+        let other_way_in = OTHER_WAY_IN.replace("{passkey}", "?2");
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let other_way_in: Option<bool> = transaction
-                    .prepare_cached(&format!(
-                        "SELECT {} FROM passkeys AS p JOIN users AS u ON u.id = p.user_id
-                         WHERE p.user_id = ?1 AND p.id = ?2",
-                        OTHER_WAY_IN.replace("{passkey}", "?2")
-                    ))?
-                    .query_row((user_id.as_str(), &passkey_id), |row| row.get(0))
-                    .optional()?;
-                let removal = match other_way_in {
-                    None => PasskeyRemoval::NotFound,
-                    Some(false) => PasskeyRemoval::LastWayIn,
-                    Some(true) => {
-                        transaction
-                            .prepare_cached("DELETE FROM passkeys WHERE user_id = ?1 AND id = ?2")?
-                            .execute((user_id.as_str(), &passkey_id))?;
-                        insert_event(&transaction, &event)?;
-                        PasskeyRemoval::Removed
-                    }
-                };
-                transaction.commit()?;
-                Ok(removal)
+                remove_way_in(
+                    connection,
+                    "passkeys",
+                    &other_way_in,
+                    &user_id,
+                    &passkey_id,
+                    &event,
+                )
             })
             .await
     }
