@@ -47,12 +47,12 @@ pub fn serve_bare_axum(listen: SocketAddr) -> anyhow::Result<()> {
 }
 
 /// Runs `work` on a thread pinned to the server core until `duration` has
-/// passed; `work` does one operation per call, or answers false when it has
-/// no more to do.
+/// passed; each call of `work` answers how many operations it did, zero
+/// when it has no more to do.
 fn on_server_core<S, F>(duration: Duration, setup: S) -> anyhow::Result<Rate>
 where
     S: FnOnce() -> anyhow::Result<F> + Send + 'static,
-    F: FnMut() -> anyhow::Result<bool>,
+    F: FnMut() -> anyhow::Result<u64>,
 {
     std::thread::spawn(move || {
         pin_current_thread(SERVER_CORE)?;
@@ -61,16 +61,17 @@ where
         let warm_until = Instant::now() + duration / 10;
         let mut calls = 0_u64;
         while Instant::now() < warm_until {
-            anyhow::ensure!(work()?, "too few operations planned for the warm-up");
-            calls += 1;
+            let done = work()?;
+            anyhow::ensure!(done > 0, "too few operations planned for the warm-up");
+            calls += done;
         }
         let started = Instant::now();
         let mut operations = 0_u64;
         loop {
-            let more = work()?;
-            operations += u64::from(more);
+            let done = work()?;
+            operations += done;
             let elapsed = started.elapsed();
-            if elapsed >= duration || !more {
+            if elapsed >= duration || done == 0 {
                 return Ok(Rate {
                     operations,
                     elapsed,
@@ -145,20 +146,28 @@ pub fn session_read(
                 })
                 .optional()?;
             found.context("a seeded session was not found")?;
-            Ok(true)
+            Ok(1)
         })
     })
 }
 
+/// Writes to a commit in the grouped ceiling: the most the store's writer
+/// groups (`MOST_JOBS_PER_COMMIT` in src/store/sqlite/writer.rs).
+pub const WRITES_PER_COMMIT: usize = 64;
+
 /// The raw PATCH transaction of an email change (src/store/sqlite/mod.rs,
 /// `update_account`): update the user, move the session to a new token
-/// hash, commit. The users it changes are taken back into `accounts`; their
-/// sessions are marked seen at `seen_at_ms`, like the seeded ones.
+/// hash, commit. With `per_commit` above one, that many changes share one
+/// commit, each in a savepoint of its own, as the store's writer groups
+/// the writes that wait together (src/store/sqlite/writer.rs). The users
+/// it changes are taken back into `accounts`; their sessions are marked
+/// seen at `seen_at_ms`, like the seeded ones.
 pub fn patch_transaction(
     database: PathBuf,
     accounts: &mut Accounts,
     duration: Duration,
     seen_at_ms: i64,
+    per_commit: usize,
 ) -> anyhow::Result<Rate> {
     let step = (accounts.count / 200_000).max(1);
     let mut chosen = accounts.stride(0, step);
@@ -173,12 +182,12 @@ pub fn patch_transaction(
         let account = &mut chosen[turn % users];
         let token = new_token();
         let email = account.next_email();
-        plan.push((
-            account.user_id.clone(),
-            token_hash(&account.token),
-            token_hash(&token),
-            email.clone(),
-        ));
+        plan.push(PlannedChange {
+            user_id: account.user_id.clone(),
+            presented: token_hash(&account.token),
+            rotated: token_hash(&token),
+            email: email.clone(),
+        });
         account.token = token;
         account.email = email;
         account.generation += 1;
@@ -189,40 +198,21 @@ pub fn patch_transaction(
         let mut connection = open_like_the_store(&database)?;
         let mut plan = plan.into_iter();
         Ok(move || {
-            let Some((user_id, presented, rotated, email)) = plan.next() else {
-                return Ok(false);
-            };
-            let now = now_ms();
-            let transaction =
+            let mut transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let _: String = transaction
-                .prepare_cached(
-                    "UPDATE users SET email = COALESCE(?2, email),
-                                      password_hash = COALESCE(?3, password_hash),
-                                      updated_at = ?4
-                     WHERE id = ?1 RETURNING email",
-                )?
-                .query_row(
-                    (user_id.as_str(), Some(email.as_str()), None::<&str>, now),
-                    |row| row.get(0),
-                )?;
-            let moved = transaction
-                .prepare_cached(
-                    "UPDATE sessions SET token_hash = ?3, authenticated_at = ?4,
-                                         last_seen_at = ?5, logged_in_at = ?6
-                     WHERE token_hash = ?1 AND user_id = ?2",
-                )?
-                .execute((
-                    presented.as_slice(),
-                    user_id.as_str(),
-                    rotated.as_slice(),
-                    now,
-                    seen_at_ms,
-                    now,
-                ))?;
-            anyhow::ensure!(moved == 1, "a seeded session was not moved");
+            let mut done = 0_u64;
+            for change in plan.by_ref().take(per_commit) {
+                if per_commit == 1 {
+                    change.apply(&transaction, seen_at_ms)?;
+                } else {
+                    let savepoint = transaction.savepoint()?;
+                    change.apply(&savepoint, seen_at_ms)?;
+                    savepoint.commit()?;
+                }
+                done += 1;
+            }
             transaction.commit()?;
-            Ok(true)
+            Ok(done)
         })
     })?;
     // Only the transactions that ran changed the database; later turns of a
@@ -230,6 +220,52 @@ pub fn patch_transaction(
     let ran = usize::try_from(rate.calls)?.min(after.len());
     accounts.absorb(after.into_iter().take(ran));
     Ok(rate)
+}
+
+/// One email change, planned before the clock starts.
+struct PlannedChange {
+    user_id: String,
+    presented: [u8; 32],
+    rotated: [u8; 32],
+    email: String,
+}
+
+impl PlannedChange {
+    fn apply(&self, connection: &Connection, seen_at_ms: i64) -> anyhow::Result<()> {
+        let now = now_ms();
+        let _: String = connection
+            .prepare_cached(
+                "UPDATE users SET email = COALESCE(?2, email),
+                                  password_hash = COALESCE(?3, password_hash),
+                                  updated_at = ?4
+                 WHERE id = ?1 RETURNING email",
+            )?
+            .query_row(
+                (
+                    self.user_id.as_str(),
+                    Some(self.email.as_str()),
+                    None::<&str>,
+                    now,
+                ),
+                |row| row.get(0),
+            )?;
+        let moved = connection
+            .prepare_cached(
+                "UPDATE sessions SET token_hash = ?3, authenticated_at = ?4,
+                                     last_seen_at = ?5, logged_in_at = ?6
+                 WHERE token_hash = ?1 AND user_id = ?2",
+            )?
+            .execute((
+                self.presented.as_slice(),
+                self.user_id.as_str(),
+                self.rotated.as_slice(),
+                now,
+                seen_at_ms,
+                now,
+            ))?;
+        anyhow::ensure!(moved == 1, "a seeded session was not moved");
+        Ok(())
+    }
 }
 
 fn now_ms() -> i64 {
@@ -250,7 +286,7 @@ pub fn hashing(password_hash: String, duration: Duration) -> anyhow::Result<Rate
             argon2
                 .verify_password(PASSWORD.as_bytes(), &parsed)
                 .map_err(|err| anyhow::anyhow!("verification: {err}"))?;
-            Ok(true)
+            Ok(1)
         })
     })
 }

@@ -23,6 +23,8 @@ pub struct PhaseResult {
     pub seeding: Duration,
     pub session_read: Rate,
     pub patch_transaction: Rate,
+    /// The same transactions, grouped as the writer groups them.
+    pub patch_grouped: Rate,
     pub start_to_listening: Duration,
     pub idle_rss_kib: u64,
     /// The scenarios, each on its own.
@@ -94,7 +96,14 @@ fn run_in(
     let session_read = ceilings::session_read(database.clone(), &accounts, plan.ceiling)?;
     let seen_at_ms = now_ms + i64::try_from(SEEN_AHEAD.as_millis())?;
     let patch_transaction =
-        ceilings::patch_transaction(database.clone(), &mut accounts, plan.ceiling, seen_at_ms)?;
+        ceilings::patch_transaction(database.clone(), &mut accounts, plan.ceiling, seen_at_ms, 1)?;
+    let patch_grouped = ceilings::patch_transaction(
+        database.clone(),
+        &mut accounts,
+        plan.ceiling,
+        seen_at_ms,
+        ceilings::WRITES_PER_COMMIT,
+    )?;
 
     progress(&format!("{users} users: starting the server pinned"));
     let serving = ServerProcess::start(server, &args, address, &log)?;
@@ -164,6 +173,7 @@ fn run_in(
         seeding,
         session_read,
         patch_transaction,
+        patch_grouped,
         start_to_listening,
         idle_rss_kib,
         scenarios,

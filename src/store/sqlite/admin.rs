@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::history::insert_event;
 use super::{SqliteStore, insert_user};
@@ -86,8 +86,7 @@ impl AdminStore for SqliteStore {
         let user_id = user_id.clone();
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let changed = transaction
                     .prepare_cached(
                         "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
@@ -117,8 +116,7 @@ impl AdminStore for SqliteStore {
         let (user_id, email) = (user_id.clone(), email.clone());
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let changed = transaction
                     .prepare_cached("UPDATE users SET email = ?2, updated_at = ?3 WHERE id = ?1")?
                     .execute((user_id.as_str(), email.as_str(), event.at.as_millis()))?;
@@ -135,8 +133,7 @@ impl AdminStore for SqliteStore {
         let user_id = user_id.clone();
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let ended = end_sessions(&transaction, &user_id)?;
                 if ended > 0 {
                     let origin = ClientOrigin::default();

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, Row, TransactionBehavior};
+use rusqlite::{Connection, Row};
 
 use super::SqliteStore;
 use crate::domain::client::ClientOrigin;
@@ -85,8 +85,7 @@ impl AccountHistory for SqliteStore {
         let (user_id, public_id) = (user_id.clone(), public_id.to_owned());
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let ended = transaction
                     .prepare_cached(
                         "DELETE FROM sessions WHERE user_id = ?1 AND public_id = ?2
@@ -117,8 +116,7 @@ impl AccountHistory for SqliteStore {
         let (user_id, keep) = (user_id.clone(), keep_public_id.to_owned());
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let ended = transaction
                     .prepare_cached("DELETE FROM sessions WHERE user_id = ?1 AND public_id <> ?2")?
                     .execute((user_id.as_str(), &keep))? as u64;

@@ -3,7 +3,7 @@
 //! transaction.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::SqliteStore;
 use super::history::insert_event;
@@ -196,8 +196,7 @@ impl IdentityStore for SqliteStore {
         let (identity_id, email) = (identity_id.to_owned(), email.clone());
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let updated = transaction
                     .prepare_cached(
                         "UPDATE identities SET email = ?3, last_used_at = ?4
@@ -222,8 +221,7 @@ impl IdentityStore for SqliteStore {
     async fn create_user_with_identity(&self, sign_up: ProviderSignUp) -> Result<(), StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 insert_user(&transaction, &sign_up.user)?;
                 insert_identity(&transaction, &sign_up.identity)?;
                 insert_event(&transaction, &sign_up.sign_up_event)?;
@@ -264,8 +262,7 @@ impl IdentityStore for SqliteStore {
     ) -> Result<Option<Identity>, StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let user_id = confirmation.user_id.as_str();
                 let link = transaction
                     .prepare_cached(
@@ -357,8 +354,7 @@ impl IdentityStore for SqliteStore {
     async fn delete_expired_oauth_state(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let flows = transaction
                     .prepare_cached("DELETE FROM oauth_flows WHERE expires_at <= ?1")?
                     .execute([now.as_millis()])?;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 
 use self::connection::ReadPool;
 use self::rows::{FIND_CREDENTIALS, SELECT_SESSION, insert_session, insert_user, session_from_row};
@@ -94,8 +94,7 @@ impl Store for SqliteStore {
     async fn create_user(&self, user: NewUser, session: NewSession) -> Result<(), StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 insert_user(&transaction, &user)?;
                 insert_session(&transaction, &session)?;
                 transaction.commit()?;
@@ -139,8 +138,7 @@ impl Store for SqliteStore {
     async fn update_account(&self, update: AccountUpdate) -> Result<AccountUpdated, StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let rotated = &update.rotated_session;
                 let email: String = transaction
                     .prepare_cached(
@@ -227,8 +225,7 @@ impl Store for SqliteStore {
         let user_id = user_id.clone();
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let sessions = transaction
                     .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
                     .execute([user_id.as_str()])?;
@@ -249,8 +246,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let session = &new_session.row;
                 let current: Option<String> = transaction
                     .prepare_cached("SELECT password_hash FROM users WHERE id = ?1")?
@@ -323,8 +319,7 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let owner: Option<String> = transaction
                     .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1 RETURNING user_id")?
                     .query_row([token_hash.0.as_slice()], |row| row.get(0))

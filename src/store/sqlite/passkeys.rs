@@ -2,7 +2,7 @@
 //! every change and its event in one writer transaction.
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{OptionalExtension, Row};
 
 use super::SqliteStore;
 use super::history::insert_event;
@@ -150,8 +150,7 @@ impl PasskeyStore for SqliteStore {
     async fn add_passkey(&self, passkey: Passkey, event: NewEvent) -> Result<(), StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let credential = &passkey.credential;
                 let state = credential.state;
                 transaction
@@ -185,8 +184,7 @@ impl PasskeyStore for SqliteStore {
     async fn sign_in_with_passkey(&self, sign_in: PasskeySignIn) -> Result<(), StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let state = sign_in.state;
                 let updated = transaction
                     .prepare_cached(

@@ -2,7 +2,7 @@
 //! one transaction on the writer, with its mail and its event.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 use subtle::ConstantTimeEq as _;
 
 use super::SqliteStore;
@@ -85,7 +85,7 @@ fn request_code(
     connection: &mut Connection,
     request: &ResetCodeRequest,
 ) -> Result<bool, StoreError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let transaction = connection.savepoint()?;
     let issued_recently: u32 = transaction
         .prepare_cached(
             "SELECT COUNT(*) FROM password_reset_requests WHERE email = ?1 AND issued = 1 AND requested_at > ?2",
@@ -118,7 +118,7 @@ fn reset_by_code(
     connection: &mut Connection,
     reset: &PasswordResetByCode,
 ) -> Result<ResetOutcome, StoreError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let transaction = connection.savepoint()?;
     let email = &reset.email;
     let over_account_limit =
         failures_in_window(&transaction, email, reset.failures_since)? >= reset.tries_per_account;
@@ -198,7 +198,7 @@ fn undo_change(
     connection: &mut Connection,
     undo: &EmailChangeUndo,
 ) -> Result<UndoOutcome, StoreError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let transaction = connection.savepoint()?;
     let link = transaction
         .prepare_cached(
             "SELECT user_id, old_email, new_email, created_at FROM email_change_undo

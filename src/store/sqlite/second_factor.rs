@@ -3,7 +3,7 @@
 //! IMMEDIATE`, so two processes on one file spend a code one at a time).
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, TransactionBehavior};
+use rusqlite::OptionalExtension;
 
 use super::SqliteStore;
 use super::history::insert_event;
@@ -84,8 +84,7 @@ impl SecondFactorStore for SqliteStore {
     async fn confirm_totp(&self, confirmation: TotpConfirmation) -> Result<Checked, StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let user_id = confirmation.user_id.as_str();
                 let now = confirmation.now;
                 let pending: bool = transaction
@@ -126,8 +125,7 @@ impl SecondFactorStore for SqliteStore {
         let user_id = user_id.clone();
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let user_id = user_id.as_str();
                 if !totp_enabled(&transaction, user_id)? {
                     return Ok(Checked::NotEnabled);
@@ -157,8 +155,7 @@ impl SecondFactorStore for SqliteStore {
         let user_id = user_id.clone();
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let user_id = user_id.as_str();
                 if !totp_enabled(&transaction, user_id)? {
                     return Ok(Checked::NotEnabled);
@@ -184,8 +181,7 @@ impl SecondFactorStore for SqliteStore {
         let user_id = user_id.clone();
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let user_id = user_id.as_str();
                 if !totp_enabled(&transaction, user_id)? {
                     return Ok(false);
@@ -261,8 +257,7 @@ impl SecondFactorStore for SqliteStore {
     ) -> Result<SignInOutcome, StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let now = sign_in.now.as_millis();
                 let challenge: Option<(String, Option<String>, Option<String>, String)> =
                     transaction

@@ -4,7 +4,7 @@
 //! database's write lock).
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::SqliteStore;
 use crate::domain::email::Email;
@@ -62,7 +62,7 @@ impl ThrottleStore for SqliteStore {
         self.writer
             .write(move |connection| {
                 let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    connection.savepoint()?;
                 let record = transaction
                     .prepare_cached(
                         "SELECT failures, last_failure_at FROM password_failures WHERE email = ?1",
@@ -135,8 +135,7 @@ impl ThrottleStore for SqliteStore {
     ) -> Result<u64, StoreError> {
         self.writer
             .write(move |connection| {
-                let transaction =
-                    connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let transaction = connection.savepoint()?;
                 let failures = transaction
                     .prepare_cached("DELETE FROM password_failures WHERE last_failure_at < ?1")?
                     .execute([failures_before.as_millis()])?;

@@ -1,7 +1,7 @@
 //! Removing a way to sign in (a passkey, a linked identity) with its
 //! event, unless the account would keep none: one rule for both tables.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::history::insert_event;
 use crate::domain::event::NewEvent;
@@ -20,7 +20,7 @@ pub(super) fn remove_way_in(
     id: &str,
     event: &NewEvent,
 ) -> Result<PasskeyRemoval, StoreError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let transaction = connection.savepoint()?;
     let other_way_in: Option<bool> = transaction
         .prepare_cached(&format!(
             "SELECT {other_way_in} FROM {table} AS removed JOIN users AS u ON u.id = removed.user_id

@@ -2,6 +2,15 @@
 //! SQLite allows one writer at a time anyway; one thread makes that explicit,
 //! keeps write transactions short and serial inside this process, and leaves
 //! the busy timeout to settle contention with other processes.
+//!
+//! Group commit: the writer owns the transaction. Jobs that are waiting when
+//! it takes one run together inside one `BEGIN IMMEDIATE … COMMIT`, each in
+//! a savepoint of its own, so they share one commit (and, with
+//! `synchronous=FULL`, one fsync). A job's answer is sent only after the
+//! commit that holds its writes has returned, so no caller ever sees a write
+//! that a crash could still take back. A job that fails keeps its own
+//! semantics: its savepoint (the job's `connection.savepoint()`) rolls its
+//! writes back and the others commit.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -13,16 +22,25 @@ use tokio::sync::oneshot;
 
 use crate::store::StoreError;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// The most jobs one commit takes: enough to share a commit among all the
+/// requests a busy server has in flight, few enough that the first job's
+/// answer does not wait long behind the rest.
+const MOST_JOBS_PER_COMMIT: usize = 64;
+
+/// What a job does once its group's commit has ended: `None` when it
+/// committed, else why not.
+type Delivery = Box<dyn FnOnce(Option<&str>) + Send>;
+/// A job gets the connection, or why there is none to run it on.
+type Job = Box<dyn for<'c> FnOnce(Result<&'c mut Connection, &str>) -> Delivery + Send>;
 
 /// A handle to the writer thread; the thread ends when every handle is gone.
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
-    /// Jobs sent and not yet finished.
+    /// Jobs sent and not yet answered.
     pending: Arc<AtomicUsize>,
 }
 
-/// Counts a job as pending from its creation until it is dropped: run,
+/// Counts a job as pending from its creation until it is dropped: answered,
 /// panicked or never sent.
 struct PendingJob(Arc<AtomicUsize>);
 
@@ -40,19 +58,11 @@ impl Drop for PendingJob {
 }
 
 impl Writer {
-    pub fn spawn(mut connection: Connection) -> std::io::Result<Self> {
+    pub fn spawn(connection: Connection) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || {
-                for job in queue {
-                    // A panicking job drops its reply sender, which its caller
-                    // sees as an error; the writer itself keeps serving.
-                    if catch_unwind(AssertUnwindSafe(|| job(&mut connection))).is_err() {
-                        tracing::error!("a database write panicked");
-                    }
-                }
-            })?;
+            .spawn(move || serve(connection, &queue))?;
         Ok(Self {
             jobs,
             pending: Arc::new(AtomicUsize::new(0)),
@@ -64,7 +74,10 @@ impl Writer {
         self.pending.load(Ordering::Relaxed) > 0
     }
 
-    /// Runs `work` on the writer connection and waits for its result.
+    /// Runs `work` on the writer connection, inside the group's transaction,
+    /// and answers once that transaction has committed. `work` makes its
+    /// writes atomic with `connection.savepoint()`, as it would with a
+    /// transaction of its own.
     pub async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -73,9 +86,18 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         let pending = PendingJob::new(&self.pending);
         let job: Job = Box::new(move |connection| {
-            let result = work(connection);
-            drop(pending);
-            let _ = reply.send(result);
+            let result = match connection {
+                Ok(connection) => work(connection),
+                Err(why) => Err(StoreError::Database(why.to_owned())),
+            };
+            Box::new(move |failure: Option<&str>| {
+                let result = match (failure, result) {
+                    (Some(why), Ok(_)) => Err(StoreError::Database(why.to_owned())),
+                    (_, result) => result,
+                };
+                drop(pending);
+                let _ = reply.send(result);
+            })
         });
         self.jobs
             .send(job)
@@ -85,3 +107,92 @@ impl Writer {
             .map_err(|_| StoreError::Database("a database write was lost".into()))?
     }
 }
+
+/// The writer thread: takes the jobs waiting, runs them as one group, and
+/// again, until every handle is gone.
+fn serve(mut connection: Connection, queue: &mpsc::Receiver<Job>) {
+    let mut group = Vec::with_capacity(MOST_JOBS_PER_COMMIT);
+    while let Ok(first) = queue.recv() {
+        group.push(first);
+        while group.len() < MOST_JOBS_PER_COMMIT {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        run_group(&mut connection, group.drain(..));
+    }
+}
+
+/// Runs jobs in one transaction and answers each after its commit.
+fn run_group(connection: &mut Connection, jobs: impl Iterator<Item = Job>) {
+    let mut done: Vec<Delivery> = Vec::with_capacity(MOST_JOBS_PER_COMMIT);
+    let mut open = false;
+    for job in jobs {
+        if !open {
+            if let Err(err) = execute(connection, "BEGIN IMMEDIATE") {
+                // Another process holds the write lock past the busy timeout.
+                answer_all(&mut done, Some(&err));
+                job(Err(&err))(None);
+                continue;
+            }
+            open = true;
+        }
+        if let Some(delivery) = run_job(connection, job) {
+            done.push(delivery);
+        }
+        if connection.is_autocommit() {
+            // An I/O error or a full disk rolled the whole transaction back,
+            // the jobs before this one with it.
+            answer_all(&mut done, Some("the database transaction was rolled back"));
+            open = false;
+        }
+    }
+    if !open {
+        return;
+    }
+    match execute(connection, "COMMIT") {
+        Ok(()) => answer_all(&mut done, None),
+        Err(err) => {
+            if !connection.is_autocommit() {
+                let _ = execute(connection, "ROLLBACK");
+            }
+            answer_all(&mut done, Some(&err));
+        }
+    }
+}
+
+/// Runs one job in its own savepoint; a job that panics has its writes
+/// rolled back and its caller told that the write was lost.
+fn run_job(connection: &mut Connection, job: Job) -> Option<Delivery> {
+    if let Err(err) = execute(connection, "SAVEPOINT writer_job") {
+        job(Err(&err))(None);
+        return None;
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| job(Ok(&mut *connection))));
+    if outcome.is_err() {
+        tracing::error!("a database write panicked");
+        let _ = execute(connection, "ROLLBACK TO writer_job");
+    }
+    let _ = execute(connection, "RELEASE writer_job");
+    outcome.ok()
+}
+
+fn answer_all(done: &mut Vec<Delivery>, failure: Option<&str>) {
+    for delivery in done.drain(..) {
+        delivery(failure);
+    }
+}
+
+/// Runs a statement of the writer's own, prepared once.
+fn execute(connection: &Connection, sql: &str) -> Result<(), String> {
+    connection
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(|_| ())
+        .map_err(|err| format!("database write failed: {err}"))
+}
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;
