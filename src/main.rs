@@ -12,6 +12,10 @@ use tokio::net::TcpListener;
 
 use self::admin_commands::{DatabaseOptions, UserAction};
 
+// Measured against glibc's allocator in BENCHMARKS.md ("The allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Account and session service behind the NEPTUN API.
 #[derive(Parser)]
 #[command(

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -48,11 +49,11 @@ pub fn serve_bare_axum(listen: SocketAddr) -> anyhow::Result<()> {
 
 /// Runs `work` on a thread pinned to the server core until `duration` has
 /// passed; each call of `work` answers how many operations it did, zero
-/// when it has no more to do.
+/// when it has no more to do, and is told whether the window has started.
 fn on_server_core<S, F>(duration: Duration, setup: S) -> anyhow::Result<Rate>
 where
     S: FnOnce() -> anyhow::Result<F> + Send + 'static,
-    F: FnMut() -> anyhow::Result<u64>,
+    F: FnMut(bool) -> anyhow::Result<u64>,
 {
     std::thread::spawn(move || {
         pin_current_thread(SERVER_CORE)?;
@@ -61,14 +62,14 @@ where
         let warm_until = Instant::now() + duration / 10;
         let mut calls = 0_u64;
         while Instant::now() < warm_until {
-            let done = work()?;
+            let done = work(false)?;
             anyhow::ensure!(done > 0, "too few operations planned for the warm-up");
             calls += done;
         }
         let started = Instant::now();
         let mut operations = 0_u64;
         loop {
-            let done = work()?;
+            let done = work(true)?;
             operations += done;
             let elapsed = started.elapsed();
             if elapsed >= duration || done == 0 {
@@ -128,7 +129,7 @@ pub fn session_read(
         let connection = open_like_the_store(&database)?;
         connection.pragma_update(None, "query_only", true)?;
         let mut next = 0_usize;
-        Ok(move || {
+        Ok(move |_| {
             let hash = &hashes[next % hashes.len()];
             next += 1;
             let found = connection
@@ -168,7 +169,7 @@ pub fn patch_transaction(
     duration: Duration,
     seen_at_ms: i64,
     per_commit: usize,
-) -> anyhow::Result<Rate> {
+) -> anyhow::Result<(Rate, PageCache)> {
     let step = (accounts.count / 200_000).max(1);
     let mut chosen = accounts.stride(0, step);
     // Tokens and emails are made before the clock starts: the ceiling is
@@ -194,10 +195,12 @@ pub fn patch_transaction(
         account.changed = true;
         after.push(account.clone());
     }
+    let page_cache = Arc::new(Mutex::new(PageCache::default()));
+    let counted = Arc::clone(&page_cache);
     let rate = on_server_core(duration, move || {
         let mut connection = open_like_the_store(&database)?;
         let mut plan = plan.into_iter();
-        Ok(move || {
+        Ok(move |measuring| {
             let mut transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut done = 0_u64;
@@ -212,14 +215,62 @@ pub fn patch_transaction(
                 done += 1;
             }
             transaction.commit()?;
+            let (hits, misses) = page_cache_counts(&connection);
+            if measuring {
+                let mut page_cache = counted.lock().expect("page cache counts");
+                page_cache.hits += hits;
+                page_cache.misses += misses;
+            }
             Ok(done)
         })
     })?;
+    let page_cache = *page_cache.lock().expect("page cache counts");
     // Only the transactions that ran changed the database; later turns of a
     // user overwrite earlier ones.
     let ran = usize::try_from(rate.calls)?.min(after.len());
     accounts.absorb(after.into_iter().take(ran));
-    Ok(rate)
+    Ok((rate, page_cache))
+}
+
+/// The writer's page cache over a ceiling's window: pages found in it and
+/// pages read from the file (SQLite's own counters).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PageCache {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl PageCache {
+    pub fn hit_rate(self) -> f64 {
+        self.hits as f64 / (self.hits + self.misses).max(1) as f64
+    }
+}
+
+/// Page cache hits and misses since the last call, from SQLite's counters.
+fn page_cache_counts(connection: &Connection) -> (u64, u64) {
+    let read = |counter| {
+        let (mut current, mut highest) = (0, 0);
+        // SAFETY: the handle is this connection's own, used on the thread
+        // that owns the connection; SQLite only writes the two integers.
+        let status = unsafe {
+            rusqlite::ffi::sqlite3_db_status(
+                connection.handle(),
+                counter,
+                &mut current,
+                &mut highest,
+                1,
+            )
+        };
+        if status == rusqlite::ffi::SQLITE_OK {
+            u64::try_from(current).unwrap_or(0)
+        } else {
+            0
+        }
+    };
+    (
+        read(rusqlite::ffi::SQLITE_DBSTATUS_CACHE_HIT),
+        read(rusqlite::ffi::SQLITE_DBSTATUS_CACHE_MISS),
+    )
 }
 
 /// One email change, planned before the clock starts.
@@ -280,7 +331,7 @@ fn now_ms() -> i64 {
 pub fn hashing(password_hash: String, duration: Duration) -> anyhow::Result<Rate> {
     on_server_core(duration, move || {
         let argon2 = default_argon2()?;
-        Ok(move || {
+        Ok(move |_| {
             let parsed = PasswordHash::new(&password_hash)
                 .map_err(|err| anyhow::anyhow!("stored hash: {err}"))?;
             argon2

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::accounts::Accounts;
-use crate::ceilings::{self, Rate};
+use crate::ceilings::{self, PageCache, Rate};
 use crate::load::{self, Group, RunResult, Scenario, Target};
 use crate::process::{self, ServerProcess};
 use crate::{Plan, progress, seed};
@@ -25,6 +25,8 @@ pub struct PhaseResult {
     pub patch_transaction: Rate,
     /// The same transactions, grouped as the writer groups them.
     pub patch_grouped: Rate,
+    /// The page cache of the one-commit-each transactions.
+    pub page_cache: PageCache,
     pub start_to_listening: Duration,
     pub idle_rss_kib: u64,
     /// The scenarios, each on its own.
@@ -95,9 +97,9 @@ fn run_in(
     ));
     let session_read = ceilings::session_read(database.clone(), &accounts, plan.ceiling)?;
     let seen_at_ms = now_ms + i64::try_from(SEEN_AHEAD.as_millis())?;
-    let patch_transaction =
+    let (patch_transaction, page_cache) =
         ceilings::patch_transaction(database.clone(), &mut accounts, plan.ceiling, seen_at_ms, 1)?;
-    let patch_grouped = ceilings::patch_transaction(
+    let (patch_grouped, _) = ceilings::patch_transaction(
         database.clone(),
         &mut accounts,
         plan.ceiling,
@@ -174,6 +176,7 @@ fn run_in(
         session_read,
         patch_transaction,
         patch_grouped,
+        page_cache,
         start_to_listening,
         idle_rss_kib,
         scenarios,

@@ -154,10 +154,11 @@ impl Report<'_> {
                 phase.session_read.micros_each(),
             );
             println!(
-                "| SQLite PATCH transaction, {} users | {:.0} | {:.1} | update email + rotate session, one transaction |",
+                "| SQLite PATCH transaction, {} users | {:.0} | {:.1} | update email + rotate session, one transaction; page cache hits {:.1} % |",
                 users(phase.users),
                 phase.patch_transaction.per_second(),
                 phase.patch_transaction.micros_each(),
+                phase.page_cache.hit_rate() * 100.0,
             );
             println!(
                 "| SQLite PATCH transactions, grouped, {} users | {:.0} | {:.1} | the same, {} to a commit, each in a savepoint (the writer's group commit); ×{:.2} |",
