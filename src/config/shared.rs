@@ -159,10 +159,10 @@ impl PasswordRules {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(min_length) = self.password_min_length {
-            if !(1..=crate::domain::password::MAX_LENGTH).contains(&min_length) {
-                return fail("--password-min-length", "must be between 1 and 256");
-            }
+        if let Some(min_length) = self.password_min_length
+            && !(1..=crate::domain::password::MAX_LENGTH).contains(&min_length)
+        {
+            return fail("--password-min-length", "must be between 1 and 256");
         }
         Ok(())
     }
