@@ -97,12 +97,7 @@ impl Argon2Settings {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Err(err) = argon2::Params::new(
-            self.argon2_memory_kib,
-            self.argon2_iterations,
-            self.argon2_parallelism,
-            None,
-        ) {
+        if let Err(err) = crate::domain::argon2_worker::params(self.cost()) {
             return fail("--argon2-*", &err.to_string());
         }
         Ok(())
