@@ -159,10 +159,9 @@ pub async fn run_user(action: UserAction) -> ExitCode {
     if let UserAction::Delete {
         user, yes: false, ..
     } = &action
+        && let Err(err) = confirm_deletion(user)
     {
-        if let Err(err) = confirm_deletion(user) {
-            return report(Err(err));
-        }
+        return report(Err(err));
     }
     let admin = match action.open().await {
         Ok(admin) => admin,

@@ -19,14 +19,14 @@ pub struct EventQuery<'a> {
 
 impl Admin {
     pub async fn events(&self, query: EventQuery<'_>) -> Result<String, AdminError> {
-        if let Some(kind) = query.kind {
-            if EventKind::parse(kind).is_none() {
-                let known: Vec<&str> = EventKind::ALL.iter().map(|kind| kind.as_str()).collect();
-                return Err(AdminError::new(format!(
-                    "{kind:?} is not an event type (one of {})",
-                    known.join(", ")
-                )));
-            }
+        if let Some(kind) = query.kind
+            && EventKind::parse(kind).is_none()
+        {
+            let known: Vec<&str> = EventKind::ALL.iter().map(|kind| kind.as_str()).collect();
+            return Err(AdminError::new(format!(
+                "{kind:?} is not an event type (one of {})",
+                known.join(", ")
+            )));
         }
         let user = match query.user {
             Some(who) => Some(self.find(&account_key(who)?).await?.user),

@@ -67,13 +67,13 @@ impl Admin {
             .map_err(|err| AdminError(err.to_string()))?;
         // A mistyped path would otherwise leave an empty database behind
         // and report "no account".
-        if let DatabaseUrl::Sqlite(path) = &database.database_url {
-            if !path.exists() {
-                return Err(AdminError(format!(
-                    "no database at {}: check --database-url (the service creates it on its first start)",
-                    path.display()
-                )));
-            }
+        if let DatabaseUrl::Sqlite(path) = &database.database_url
+            && !path.exists()
+        {
+            return Err(AdminError(format!(
+                "no database at {}: check --database-url (the service creates it on its first start)",
+                path.display()
+            )));
         }
         let store = store::connect_admin(
             &database.database_url,

@@ -163,10 +163,10 @@ impl MailSettings {
 
     /// `public_url_set`: whether `--public-url` was given (mail links need it).
     pub fn validate(&self, public_url_set: bool) -> Result<(), ConfigError> {
-        if let Some(digits) = self.otp_digits {
-            if !(4..=10).contains(&digits) {
-                return fail("--otp-digits", "must be between 4 and 10");
-            }
+        if let Some(digits) = self.otp_digits
+            && !(4..=10).contains(&digits)
+        {
+            return fail("--otp-digits", "must be between 4 and 10");
         }
         if self.mail_url.is_some() {
             match &self.mail_from {

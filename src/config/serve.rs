@@ -337,13 +337,13 @@ impl Config {
         self.providers.validate(self.public_url.is_some())?;
         // Only two explicit, contradictory values are an error; a default
         // idle timeout follows a shorter lifetime.
-        if let Some(idle) = self.session_idle_timeout {
-            if idle > self.session_lifetime {
-                return fail(
-                    "--session-idle-timeout",
-                    "must not be longer than --session-lifetime",
-                );
-            }
+        if let Some(idle) = self.session_idle_timeout
+            && idle > self.session_lifetime
+        {
+            return fail(
+                "--session-idle-timeout",
+                "must not be longer than --session-lifetime",
+            );
         }
         if self.hash_workers == Some(0) {
             return fail("--hash-workers", "must be at least 1");

@@ -97,12 +97,7 @@ impl Argon2Settings {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Err(err) = argon2::Params::new(
-            self.argon2_memory_kib,
-            self.argon2_iterations,
-            self.argon2_parallelism,
-            None,
-        ) {
+        if let Err(err) = crate::domain::argon2_worker::params(self.cost()) {
             return fail("--argon2-*", &err.to_string());
         }
         Ok(())
@@ -159,10 +154,10 @@ impl PasswordRules {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(min_length) = self.password_min_length {
-            if !(1..=crate::domain::password::MAX_LENGTH).contains(&min_length) {
-                return fail("--password-min-length", "must be between 1 and 256");
-            }
+        if let Some(min_length) = self.password_min_length
+            && !(1..=crate::domain::password::MAX_LENGTH).contains(&min_length)
+        {
+            return fail("--password-min-length", "must be between 1 and 256");
         }
         Ok(())
     }

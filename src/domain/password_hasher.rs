@@ -2,17 +2,16 @@
 //! computations run at once and at most `queue` more wait; a caller past that
 //! is told the pool is busy at once. The permit is taken before the work is
 //! handed to one of the `workers` hashing threads (`argon2_worker`), each
-//! with its own reused buffer, so a flood never piles up 19 MiB allocations.
+//! with its own reused arena, so a flood never piles up 19 MiB allocations.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
-use argon2::{Block, Params};
 use tokio::sync::{Semaphore, oneshot};
 use tracing::Span;
 
-use super::argon2_worker::{Computations, Job, spawn_workers};
+use super::argon2_worker::{Arena, Computations, Job, spawn_workers};
 use super::password::Password;
 use crate::telemetry;
 
@@ -75,9 +74,7 @@ struct Inner {
 
 impl PasswordHasher {
     pub fn new(cost: HashingCost, workers: usize, queue: usize) -> Result<Self, HashingError> {
-        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
-            .map_err(|err| HashingError::Failed(err.to_string()))?;
-        let computations = Arc::new(Computations::new(params));
+        let computations = Arc::new(Computations::new(cost)?);
         let jobs = spawn_workers(&computations, workers)?;
         let inner = Inner {
             computations,
@@ -90,7 +87,7 @@ impl PasswordHasher {
         })
     }
 
-    /// Makes the dummy hash and each thread's buffer before the first
+    /// Makes the dummy hash and each thread's arena before the first
     /// request, so that the first login for an unknown email costs what
     /// every later one does.
     pub async fn warm_up(&self, threads: usize) -> Result<(), HashingError> {
@@ -99,7 +96,7 @@ impl PasswordHasher {
             let hasher = self.clone();
             warming.spawn(async move {
                 hasher
-                    .run(|computations, memory| computations.dummy_hash(memory).map(|_| ()))
+                    .run(|computations, arena| computations.dummy_hash(arena).map(|_| ()))
                     .await?
             });
         }
@@ -111,7 +108,7 @@ impl PasswordHasher {
 
     /// Hashes a new password into a PHC string.
     pub async fn hash(&self, password: Password) -> Result<String, HashingError> {
-        self.run(move |computations, memory| computations.hash(&password, memory))
+        self.run(move |computations, arena| computations.hash(&password, arena))
             .await?
     }
 
@@ -122,8 +119,8 @@ impl PasswordHasher {
         password: Password,
         stored: Option<String>,
     ) -> Result<Verification, HashingError> {
-        self.run(move |computations, memory| {
-            computations.verify(&password, stored.as_deref(), memory)
+        self.run(move |computations, arena| {
+            computations.verify(&password, stored.as_deref(), arena)
         })
         .await?
     }
@@ -138,7 +135,7 @@ impl PasswordHasher {
 
     async fn run<T, F>(&self, job: F) -> Result<T, HashingError>
     where
-        F: FnOnce(&Computations, &mut [Block]) -> T + Send + 'static,
+        F: FnOnce(&Computations, &mut Arena) -> T + Send + 'static,
         T: Send + 'static,
     {
         let admitted = Arc::clone(&self.inner.admission)
@@ -155,11 +152,11 @@ impl PasswordHasher {
         let worker = worker.map_err(|err| HashingError::Failed(err.to_string()))?;
         let (reply, answer) = oneshot::channel();
         let span = Span::current();
-        let work: Job = Box::new(move |computations, memory| {
+        let work: Job = Box::new(move |computations, arena| {
             // The permits go back once the thread is free again, even if the
             // request that asked has gone.
             let _permits = (admitted, worker);
-            let _ = reply.send(span.in_scope(|| job(computations, memory)));
+            let _ = reply.send(span.in_scope(|| job(computations, arena)));
         });
         self.inner
             .jobs

@@ -42,10 +42,10 @@ pub async fn guard_request(
         }
         .into_response();
     }
-    if let (Some(limited), Some(limits)) = (route.rate_limit, &state.rate_limits) {
-        if let Err(wait) = limits.check(limited, &request) {
-            return limits.refusal(limited, wait).into_response();
-        }
+    if let (Some(limited), Some(limits)) = (route.rate_limit, &state.rate_limits)
+        && let Err(wait) = limits.check(limited, &request)
+    {
+        return limits.refusal(limited, wait).into_response();
     }
     next.run(request).await
 }

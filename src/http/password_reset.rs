@@ -63,10 +63,10 @@ pub async fn reset_code(
         Some("validate") => Limited::ResetCodeValidate,
         _ => return Err(action_issue(&body)),
     };
-    if let Some(limits) = &state.rate_limits {
-        if let Err(wait) = limits.check_address(action, client_ip) {
-            return Err(limits.refusal(action, wait));
-        }
+    if let Some(limits) = &state.rate_limits
+        && let Err(wait) = limits.check_address(action, client_ip)
+    {
+        return Err(limits.refusal(action, wait));
     }
     if action == Limited::ResetCodeCreate {
         create(&state, &mail, &body, origin).await

@@ -88,10 +88,10 @@ where
             Some(token) => load_live_session(&state, token).await?,
             None => None,
         };
-        if session.is_none() {
-            if let Some(flag) = parts.extensions.get::<StaleCookieFlag>() {
-                flag.0.store(true, Ordering::Relaxed);
-            }
+        if session.is_none()
+            && let Some(flag) = parts.extensions.get::<StaleCookieFlag>()
+        {
+            flag.0.store(true, Ordering::Relaxed);
         }
         Ok(Self(session))
     }

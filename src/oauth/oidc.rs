@@ -97,10 +97,10 @@ impl OidcProvider {
     async fn metadata(&self, refresh: bool) -> Result<CoreProviderMetadata, ProviderError> {
         if !refresh {
             let cached = self.metadata.lock().map_or(None, |cached| cached.clone());
-            if let Some((fetched, metadata)) = cached {
-                if fetched.elapsed() < METADATA_LIFETIME {
-                    return Ok(metadata);
-                }
+            if let Some((fetched, metadata)) = cached
+                && fetched.elapsed() < METADATA_LIFETIME
+            {
+                return Ok(metadata);
             }
         }
         let issuer = IssuerUrl::new(self.issuer.clone())

@@ -201,10 +201,10 @@ fn header(block: &str, name: &str) -> Option<String> {
             }
             break;
         }
-        if let Some((key, rest)) = line.split_once(':') {
-            if key.eq_ignore_ascii_case(name) {
-                value = Some(rest.trim().to_owned());
-            }
+        if let Some((key, rest)) = line.split_once(':')
+            && key.eq_ignore_ascii_case(name)
+        {
+            value = Some(rest.trim().to_owned());
         }
     }
     value

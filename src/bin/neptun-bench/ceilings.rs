@@ -1,7 +1,8 @@
 //! The ceilings, measured in the same run on the server's core: a bare axum
 //! router (served by this binary's hidden `bare-axum` command), the raw
 //! rusqlite session read and PATCH transaction with the store's settings,
-//! and raw Argon2id verifications at the server's default cost.
+//! and raw Argon2id verifications at the server's default cost, computed as
+//! the server's hashing threads compute them.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,12 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
+use neptun_accounts::domain::password::Password;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
 
 use crate::accounts::{Accounts, PASSWORD, new_token, token_hash};
 use crate::process::{SERVER_CORE, pin_current_thread};
-use crate::seed::default_argon2;
+use crate::seed::computations;
 
 /// Operations per second of one raw ceiling, measured on the server core.
 #[derive(Clone, Copy, Debug)]
@@ -327,16 +328,19 @@ fn now_ms() -> i64 {
         })
 }
 
-/// Raw Argon2id verifications of the seeded password at the default cost.
+/// Raw Argon2id verifications of the seeded password at the default cost:
+/// the server's own verification (PHC parsing, one thread's reused arena),
+/// without its queue, threads or HTTP.
 pub fn hashing(password_hash: String, duration: Duration) -> anyhow::Result<Rate> {
     on_server_core(duration, move || {
-        let argon2 = default_argon2()?;
+        let computations = computations()?;
+        let mut arena = computations.new_arena();
+        let password = Password::new(PASSWORD.into());
         Ok(move |_| {
-            let parsed = PasswordHash::new(&password_hash)
-                .map_err(|err| anyhow::anyhow!("stored hash: {err}"))?;
-            argon2
-                .verify_password(PASSWORD.as_bytes(), &parsed)
+            let outcome = computations
+                .verify(&password, Some(&password_hash), &mut arena)
                 .map_err(|err| anyhow::anyhow!("verification: {err}"))?;
+            anyhow::ensure!(outcome.matched, "the seeded password did not verify");
             Ok(1)
         })
     })

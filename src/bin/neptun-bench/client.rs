@@ -100,11 +100,11 @@ fn parse(buffer: &[u8], is_head: bool) -> io::Result<Option<(Answer, usize, bool
             ));
         } else if header.name.eq_ignore_ascii_case("connection") {
             close = header.value.eq_ignore_ascii_case(b"close");
-        } else if header.name.eq_ignore_ascii_case("set-cookie") {
-            if let Some(rest) = header.value.strip_prefix(SESSION_COOKIE_PREFIX) {
-                let value = rest.split(|&byte| byte == b';').next().unwrap_or_default();
-                session_token = Some(String::from_utf8_lossy(value).into_owned());
-            }
+        } else if header.name.eq_ignore_ascii_case("set-cookie")
+            && let Some(rest) = header.value.strip_prefix(SESSION_COOKIE_PREFIX)
+        {
+            let value = rest.split(|&byte| byte == b';').next().unwrap_or_default();
+            session_token = Some(String::from_utf8_lossy(value).into_owned());
         }
     }
     if is_head {

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use argon2::password_hash::{PasswordHasher as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use neptun_accounts::domain::argon2_worker::Computations;
+use neptun_accounts::domain::password::Password;
 use neptun_accounts::domain::password_hasher::HashingCost;
 use rusqlite::Connection;
 
@@ -19,11 +19,10 @@ pub const COST: HashingCost = HashingCost::DEFAULT;
 /// What a desktop Chromium sends, so seeded devices weigh what real ones do.
 const BENCH_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
-/// Argon2id at [`COST`].
-pub fn default_argon2() -> anyhow::Result<Argon2<'static>> {
-    let params = Params::new(COST.memory_kib, COST.iterations, COST.parallelism, None)
-        .map_err(|err| anyhow::anyhow!("argon2 parameters: {err}"))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+/// The server's own Argon2id computations at [`COST`]: the seeded hashes
+/// and the hashing ceiling use the implementation the server hashes with.
+pub fn computations() -> anyhow::Result<Computations> {
+    Computations::new(COST).map_err(|err| anyhow::anyhow!("argon2 parameters: {err}"))
 }
 
 /// The `--argon2-*` flags that start the server at [`COST`], said rather
@@ -49,12 +48,15 @@ pub fn cost_label() -> String {
 
 /// The PHC string of [`PASSWORD`] at the default cost, computed once.
 pub fn password_hash() -> anyhow::Result<String> {
-    let salt = SaltString::encode_b64(b"neptun-bench-salt")
-        .map_err(|err| anyhow::anyhow!("salt: {err}"))?;
-    let hash = default_argon2()?
-        .hash_password(PASSWORD.as_bytes(), &salt)
-        .map_err(|err| anyhow::anyhow!("argon2: {err}"))?;
-    Ok(hash.to_string())
+    let computations = computations()?;
+    let mut arena = computations.new_arena();
+    computations
+        .hash_with_salt(
+            &Password::new(PASSWORD.into()),
+            b"neptun-bench-salt",
+            &mut arena,
+        )
+        .map_err(|err| anyhow::anyhow!("argon2: {err}"))
 }
 
 /// Inserts `accounts.count` users and one session each; returns the time taken.

@@ -167,12 +167,12 @@ async fn start(visit: Visit, address: std::net::IpAddr) -> Result<Response, Fail
         params,
         ..
     } = visit;
-    if let Some(limits) = &state.rate_limits {
-        if let Err(wait) = limits.check_address(Limited::ProviderSignIn, address) {
-            // Logged and counted like every 429; the browser still lands on the page.
-            let _ = limits.refusal(Limited::ProviderSignIn, wait);
-            return Ok(redirect(FAILURE_LANDING, None));
-        }
+    if let Some(limits) = &state.rate_limits
+        && let Err(wait) = limits.check_address(Limited::ProviderSignIn, address)
+    {
+        // Logged and counted like every 429; the browser still lands on the page.
+        let _ = limits.refusal(Limited::ProviderSignIn, wait);
+        return Ok(redirect(FAILURE_LANDING, None));
     }
     // One cookie per browser, so that flows in two tabs both finish.
     let cookie = match FlowCookie::presented(&headers, state.cookie) {

@@ -71,13 +71,12 @@ fn open_writer(path: &Path, synchronous: SqliteSynchronous) -> Result<Connection
     if let Some(parent) = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
+        && !parent.is_dir()
     {
-        if !parent.is_dir() {
-            return Err(describe(format!(
-                "the folder {} does not exist",
-                parent.display()
-            )));
-        }
+        return Err(describe(format!(
+            "the folder {} does not exist",
+            parent.display()
+        )));
     }
     let mut connection =
         connection::open(path, synchronous).map_err(|err| describe(err.to_string()))?;
