@@ -2,10 +2,11 @@
 //! recorder, rendered as text at `GET /metrics`. The names, in one place so
 //! that dashboards can rely on them.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::store::PoolStatus;
@@ -40,14 +41,46 @@ pub fn handle() -> PrometheusHandle {
 }
 
 /// One answered request, by method, matched route and status.
-pub fn request_answered(method: &str, route: &str, status: u16, latency: Duration) {
+pub fn request_answered(method: &'static str, route: &str, status: u16, latency: Duration) {
+    let record = |series: &RequestSeries| {
+        series.count.increment(1);
+        series.duration.record(latency.as_secs_f64());
+    };
+    let cache = REQUEST_SERIES.get_or_init(RwLock::default);
+    if let Ok(cache) = cache.read()
+        && let Some(series) = cache.get(route).and_then(|by| by.get(&(method, status)))
+    {
+        return record(series);
+    }
     let labels = [
         ("method", method.to_owned()),
         ("route", route.to_owned()),
         ("status", status.to_string()),
     ];
-    counter!("http_requests_total", &labels).increment(1);
-    histogram!("http_request_duration_seconds", &labels).record(latency.as_secs_f64());
+    let series = RequestSeries {
+        count: counter!("http_requests_total", &labels),
+        duration: histogram!("http_request_duration_seconds", &labels),
+    };
+    record(&series);
+    if let Ok(mut cache) = cache.write() {
+        cache
+            .entry(route.to_owned())
+            .or_default()
+            .insert((method, status), series);
+    }
+}
+
+/// The request metrics' handles by route, then by method and status: each
+/// series is looked up by its labels once, not on every request (the
+/// labels' strings and the registry's lookup were a request's share of
+/// allocations). Routes are matched paths, so the set stays small.
+type SeriesByRoute = HashMap<String, HashMap<(&'static str, u16), RequestSeries>>;
+
+static REQUEST_SERIES: OnceLock<RwLock<SeriesByRoute>> = OnceLock::new();
+
+struct RequestSeries {
+    count: Counter,
+    duration: Histogram,
 }
 
 pub fn signed_up() {

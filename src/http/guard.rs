@@ -50,32 +50,27 @@ pub async fn guard_request(
     next.run(request).await
 }
 
-/// 421 for a `Host` outside `--allowed-hosts`, before any route: a page on
+/// False for a `Host` outside `--allowed-hosts`, answered 421 before any
+/// route (src/http/front_door.rs): a page on
 /// a hostile name that resolves to this service (DNS rebinding) would
 /// otherwise be "same origin" with it. `/health` is exempt, as load
 /// balancers probe it by address and it tells nothing.
-pub async fn refuse_unknown_host(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if let Some(allowed) = &state.allowed_hosts {
-        let host = request
-            .headers()
-            .get(HOST)
-            .and_then(|host| host.to_str().ok())
-            .or_else(|| {
-                request
-                    .uri()
-                    .authority()
-                    .map(|authority| authority.as_str())
-            });
-        let known = host.is_some_and(|host| allowed.iter().any(|allowed| allowed.matches(host)));
-        if !known && request.uri().path() != "/health" {
-            return ApiError::MisdirectedRequest.into_response();
-        }
-    }
-    next.run(request).await
+pub fn is_known_host(state: &AppState, request: &Request) -> bool {
+    let Some(allowed) = &state.allowed_hosts else {
+        return true;
+    };
+    let host = request
+        .headers()
+        .get(HOST)
+        .and_then(|host| host.to_str().ok())
+        .or_else(|| {
+            request
+                .uri()
+                .authority()
+                .map(|authority| authority.as_str())
+        });
+    let known = host.is_some_and(|host| allowed.iter().any(|allowed| allowed.matches(host)));
+    known || request.uri().path() == "/health"
 }
 
 fn changes_state(method: &Method) -> bool {

@@ -7,6 +7,7 @@ mod auth;
 pub mod client_address;
 mod client_origin;
 mod events;
+mod front_door;
 mod guard;
 mod health;
 mod identities;

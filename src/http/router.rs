@@ -1,18 +1,14 @@
 //! The route table and the middleware stack around it.
 
-use std::any::Any;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS,
-};
+use axum::extract::{MatchedPath, Request};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, Method};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
+use axum::response::Response;
 use axum::routing::{MethodRouter, get};
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -24,12 +20,11 @@ use super::guard::RouteGuard;
 use super::rate_limit::Limited;
 use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{
-    AppState, account_page, auth, events, guard, health, identities, oauth, openapi, passkey_login,
-    passkeys, password_reset, second_factor_login, session, sessions, totp, undo, users,
+    AppState, account_page, auth, events, front_door, guard, health, identities, oauth, openapi,
+    passkey_login, passkeys, password_reset, second_factor_login, sessions, totp, undo, users,
 };
 use crate::config::Origin;
 use crate::error::ApiError;
-use crate::telemetry;
 
 /// Every route of the service with its middleware, ready to serve.
 pub fn router(state: AppState) -> Router {
@@ -105,19 +100,8 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            session::clear_stale_session_cookie,
+            front_door::front_door,
         ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_timeout,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            guard::refuse_unknown_host,
-        ))
-        .layer(middleware::from_fn(security_headers))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn(record_request))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -147,39 +131,6 @@ fn request_span(request: &Request) -> Span {
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default();
     tracing::info_span!("request", request_id = id, method = %request.method(), route)
-}
-
-/// Request counts and latencies by method, matched route and status.
-async fn record_request(request: Request, next: Next) -> Response {
-    let method = metric_method(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    telemetry::request_answered(
-        method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
-}
-
-/// A method as a metric label; any other method is `other`, so that
-/// clients cannot grow the number of series.
-fn metric_method(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
 }
 
 /// The one line per request: status and latency, inside the request span.
@@ -321,31 +272,4 @@ fn cors_layer(origins: &[Origin]) -> Option<CorsLayer> {
             .expose_headers([RETRY_AFTER])
             .max_age(Duration::from_secs(600)),
     )
-}
-
-/// Whatever the handler still waits for (a trickling body, a long hashing
-/// queue) ends in a 408 once the request timeout has passed.
-async fn request_timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(state.request_timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::RequestTimeout.into_response(),
-    }
-}
-
-/// Headers of contract section 5 on every answer, errors included.
-async fn security_headers(request: Request, next: Next) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    if is_api {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
-}
-
-/// A panic is a bug; the client still gets the contract's opaque 500.
-fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
-    ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
 }

@@ -9,7 +9,6 @@ use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
 use cookie::{Cookie, SameSite};
 
@@ -187,27 +186,28 @@ pub(super) fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
 
 /// Set by the session extractors when the request's cookie named no live session.
 #[derive(Clone, Default)]
-struct StaleCookieFlag(Arc<AtomicBool>);
+pub struct StaleCookieFlag(Arc<AtomicBool>);
 
-/// Clears a cookie that named no live session, unless the response already
-/// sets a new one (contract section 2).
-pub async fn clear_stale_session_cookie(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let flag = StaleCookieFlag::default();
-    if request.headers().contains_key(COOKIE) {
+impl StaleCookieFlag {
+    /// A flag the session extractors can raise, when the request has cookies.
+    pub fn watch(request: &mut Request) -> Option<Self> {
+        if !request.headers().contains_key(COOKIE) {
+            return None;
+        }
+        let flag = Self::default();
         request.extensions_mut().insert(flag.clone());
+        Some(flag)
     }
-    let mut response = next.run(request).await;
-    if flag.0.load(Ordering::Relaxed) && !sets_session_cookie(response.headers(), state.cookie.name)
-    {
-        response
-            .headers_mut()
-            .append(SET_COOKIE, clearing_cookie(state.cookie));
+
+    /// Clears a cookie that named no live session, unless the response
+    /// already sets a new one (contract section 2).
+    pub fn clear_if_raised(&self, cookie: SessionCookie, response: &mut Response) {
+        if self.0.load(Ordering::Relaxed) && !sets_session_cookie(response.headers(), cookie.name) {
+            response
+                .headers_mut()
+                .append(SET_COOKIE, clearing_cookie(cookie));
+        }
     }
-    response
 }
 
 fn sets_session_cookie(headers: &HeaderMap, name: &str) -> bool {
