@@ -12,11 +12,20 @@ use tokio::net::TcpListener;
 
 use self::admin_commands::{DatabaseOptions, UserAction};
 
+/// The version and the commit it was built from (build.rs), e.g.
+/// `0.1.0 (commit 72a2f94)`; benchmark reports name it.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("NEPTUN_BUILD_COMMIT"),
+    ")"
+);
+
 /// Account and session service behind the NEPTUN API.
 #[derive(Parser)]
 #[command(
     name = "neptun-accounts",
-    version,
+    version = VERSION,
     about,
     arg_required_else_help = true
 )]
