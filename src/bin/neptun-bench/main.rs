@@ -198,7 +198,10 @@ fn benchmark(options: &Options) -> anyhow::Result<bool> {
 
     let report = report::Report {
         plan: &plan,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: std::env::args()
+            .map(|arg| postgres::without_password(&arg))
+            .collect::<Vec<_>>()
+            .join(" "),
         database,
         server_version,
         hashing,

@@ -100,7 +100,13 @@ impl Report<'_> {
         println!("- machine: {}", machine());
         println!("- command: `{}`", self.command);
         println!("- server: `{}`", self.server_version);
-        println!("- neptun-bench: {}", env!("NEPTUN_BUILD_COMMIT"));
+        // The commit only: build.rs leaves this binary's own files out of
+        // its dirty check.
+        let bench_commit = env!("NEPTUN_BUILD_COMMIT");
+        println!(
+            "- neptun-bench: built at {}",
+            bench_commit.split(',').next().unwrap_or(bench_commit)
+        );
         println!("- database: {}", self.database);
         let unpinned = if self.plan.backend.is_postgres() {
             " (PostgreSQL's own processes are not pinned: they run on either core)"
