@@ -16,11 +16,20 @@ use self::admin_commands::{DatabaseOptions, UserAction};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The version and the commit it was built from (build.rs), e.g.
+/// `0.1.0 (commit 72a2f94)`; benchmark reports name it.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("NEPTUN_BUILD_COMMIT"),
+    ")"
+);
+
 /// Account and session service behind the NEPTUN API.
 #[derive(Parser)]
 #[command(
     name = "neptun-accounts",
-    version,
+    version = VERSION,
     about,
     arg_required_else_help = true
 )]

@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use neptun_accounts::domain::password::Password;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior};
 
-use crate::accounts::{Accounts, PASSWORD, new_token, token_hash};
+use crate::accounts::{Account, Accounts, PASSWORD, new_token, token_hash};
 use crate::process::{SERVER_CORE, pin_current_thread};
 use crate::seed::computations;
 
@@ -106,12 +106,24 @@ fn open_like_the_store(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
-/// The store's session read (src/store/sqlite/mod.rs, `SELECT_SESSION`).
-const SELECT_SESSION: &str = "
+/// The store's session read (src/store/sqlite/mod.rs, `SELECT_SESSION`;
+/// the PostgreSQL store's differs only in its placeholder).
+pub const SELECT_SESSION: &str = "
     SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email,
            s.public_id
     FROM sessions AS s JOIN users AS u ON u.id = s.user_id
     WHERE s.token_hash = ?1";
+
+/// The hashes of at most 200,000 seeded sessions, evenly spread over every
+/// user: what the read ceilings look up.
+pub fn read_plan(accounts: &Accounts) -> Vec<[u8; 32]> {
+    let step = (accounts.count / 200_000).max(1);
+    accounts
+        .stride(0, step)
+        .iter()
+        .map(|account| token_hash(&account.token))
+        .collect()
+}
 
 /// Raw point reads of sessions by their hash, spread over the whole table.
 pub fn session_read(
@@ -119,13 +131,7 @@ pub fn session_read(
     accounts: &Accounts,
     duration: Duration,
 ) -> anyhow::Result<Rate> {
-    // At most 200,000 distinct sessions, evenly spread over every user.
-    let step = (accounts.count / 200_000).max(1);
-    let hashes: Vec<[u8; 32]> = accounts
-        .stride(0, step)
-        .iter()
-        .map(|account| token_hash(&account.token))
-        .collect();
+    let hashes = read_plan(accounts);
     on_server_core(duration, move || {
         let connection = open_like_the_store(&database)?;
         connection.pragma_update(None, "query_only", true)?;
@@ -153,6 +159,85 @@ pub fn session_read(
     })
 }
 
+/// The store's two statements of an email change (`update_account`).
+pub const UPDATE_USER: &str = "
+    UPDATE users SET email = COALESCE(?2, email),
+                     password_hash = COALESCE(?3, password_hash),
+                     updated_at = ?4
+    WHERE id = ?1 RETURNING email";
+pub const MOVE_SESSION: &str = "
+    UPDATE sessions SET token_hash = ?3, authenticated_at = ?4,
+                        last_seen_at = ?5, logged_in_at = ?6
+    WHERE token_hash = ?1 AND user_id = ?2";
+
+/// One planned email change: the user, the session hash it presents, the
+/// hash the session moves to, the new email.
+pub struct Rotation {
+    pub user_id: String,
+    pub presented: [u8; 32],
+    pub rotated: [u8; 32],
+    pub email: String,
+}
+
+/// The changes one connection of a PATCH ceiling makes, in order, and
+/// each changed account as it is after its change.
+pub struct LanePlan {
+    pub rotations: Vec<Rotation>,
+    pub after: Vec<Account>,
+}
+
+/// `per_lane` email changes for each of `lanes` connections, over users
+/// spread across the whole table (at most 200,000). Lanes share no user, so
+/// they may run concurrently, each in its order. Tokens and emails are made
+/// before the clock starts: a ceiling is the database's work only.
+pub fn plan_rotations(
+    accounts: &Accounts,
+    lanes: usize,
+    per_lane: usize,
+) -> anyhow::Result<Vec<LanePlan>> {
+    let step = (accounts.count / 200_000).max(1);
+    let mut users: Vec<Vec<Account>> = vec![Vec::new(); lanes];
+    for (turn, account) in accounts.stride(0, step).into_iter().enumerate() {
+        users[turn % lanes].push(account);
+    }
+    users
+        .into_iter()
+        .map(|mut own| {
+            anyhow::ensure!(!own.is_empty(), "fewer users than ceiling connections");
+            let mut lane = LanePlan {
+                rotations: Vec::with_capacity(per_lane),
+                after: Vec::with_capacity(per_lane),
+            };
+            for turn in 0..per_lane {
+                let count = own.len();
+                let account = &mut own[turn % count];
+                let token = new_token();
+                let email = account.next_email();
+                lane.rotations.push(Rotation {
+                    user_id: account.user_id.clone(),
+                    presented: token_hash(&account.token),
+                    rotated: token_hash(&token),
+                    email: email.clone(),
+                });
+                account.token = token;
+                account.email = email;
+                account.generation += 1;
+                account.changed = true;
+                lane.after.push(account.clone());
+            }
+            Ok(lane)
+        })
+        .collect()
+}
+
+/// Takes back into `accounts` the users of the first `ran` changes of a
+/// lane: only those changed the database; later turns of a user overwrite
+/// earlier ones.
+pub fn absorb_rotations(accounts: &mut Accounts, after: Vec<Account>, ran: u64) {
+    let ran = usize::try_from(ran).unwrap_or(usize::MAX).min(after.len());
+    accounts.absorb(after.into_iter().take(ran));
+}
+
 /// Writes to a commit in the grouped ceiling: the most the store's writer
 /// groups (`MOST_JOBS_PER_COMMIT` in src/store/sqlite/writer.rs).
 pub const WRITES_PER_COMMIT: usize = 64;
@@ -163,7 +248,8 @@ pub const WRITES_PER_COMMIT: usize = 64;
 /// commit, each in a savepoint of its own, as the store's writer groups
 /// the writes that wait together (src/store/sqlite/writer.rs). The users
 /// it changes are taken back into `accounts`; their sessions are marked
-/// seen at `seen_at_ms`, like the seeded ones.
+/// seen at `seen_at_ms`, like the seeded ones. Also answers the page
+/// cache's hits and misses over the window.
 pub fn patch_transaction(
     database: PathBuf,
     accounts: &mut Accounts,
@@ -171,46 +257,27 @@ pub fn patch_transaction(
     seen_at_ms: i64,
     per_commit: usize,
 ) -> anyhow::Result<(Rate, PageCache)> {
-    let step = (accounts.count / 200_000).max(1);
-    let mut chosen = accounts.stride(0, step);
-    // Tokens and emails are made before the clock starts: the ceiling is
-    // the database's work only. Enough for 10 µs transactions; were they
-    // faster, the window would end early and the rate still be right.
+    // Enough for 10 µs transactions; were they faster, the window would
+    // end early and the rate still be right.
     let planned = usize::try_from(duration.as_millis() * 110)?;
-    let mut plan = Vec::with_capacity(planned);
-    let mut after = Vec::with_capacity(planned);
-    let users = chosen.len();
-    for turn in 0..planned {
-        let account = &mut chosen[turn % users];
-        let token = new_token();
-        let email = account.next_email();
-        plan.push(PlannedChange {
-            user_id: account.user_id.clone(),
-            presented: token_hash(&account.token),
-            rotated: token_hash(&token),
-            email: email.clone(),
-        });
-        account.token = token;
-        account.email = email;
-        account.generation += 1;
-        account.changed = true;
-        after.push(account.clone());
-    }
+    let LanePlan { rotations, after } = plan_rotations(accounts, 1, planned)?
+        .pop()
+        .context("no plan")?;
     let page_cache = Arc::new(Mutex::new(PageCache::default()));
     let counted = Arc::clone(&page_cache);
     let rate = on_server_core(duration, move || {
         let mut connection = open_like_the_store(&database)?;
-        let mut plan = plan.into_iter();
+        let mut plan = rotations.into_iter();
         Ok(move |measuring| {
             let mut transaction =
                 connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut done = 0_u64;
-            for change in plan.by_ref().take(per_commit) {
+            for rotation in plan.by_ref().take(per_commit) {
                 if per_commit == 1 {
-                    change.apply(&transaction, seen_at_ms)?;
+                    rotation.apply(&transaction, seen_at_ms)?;
                 } else {
                     let savepoint = transaction.savepoint()?;
-                    change.apply(&savepoint, seen_at_ms)?;
+                    rotation.apply(&savepoint, seen_at_ms)?;
                     savepoint.commit()?;
                 }
                 done += 1;
@@ -225,12 +292,34 @@ pub fn patch_transaction(
             Ok(done)
         })
     })?;
+    absorb_rotations(accounts, after, rate.calls);
     let page_cache = *page_cache.lock().expect("page cache counts");
-    // Only the transactions that ran changed the database; later turns of a
-    // user overwrite earlier ones.
-    let ran = usize::try_from(rate.calls)?.min(after.len());
-    accounts.absorb(after.into_iter().take(ran));
     Ok((rate, page_cache))
+}
+
+impl Rotation {
+    fn apply(&self, connection: &Connection, seen_at_ms: i64) -> anyhow::Result<()> {
+        let now = now_ms();
+        let _: String = connection.prepare_cached(UPDATE_USER)?.query_row(
+            (
+                self.user_id.as_str(),
+                Some(self.email.as_str()),
+                None::<&str>,
+                now,
+            ),
+            |row| row.get(0),
+        )?;
+        let moved = connection.prepare_cached(MOVE_SESSION)?.execute((
+            self.presented.as_slice(),
+            self.user_id.as_str(),
+            self.rotated.as_slice(),
+            now,
+            seen_at_ms,
+            now,
+        ))?;
+        anyhow::ensure!(moved == 1, "a seeded session was not moved");
+        Ok(())
+    }
 }
 
 /// The writer's page cache over a ceiling's window: pages found in it and
@@ -274,53 +363,7 @@ fn page_cache_counts(connection: &Connection) -> (u64, u64) {
     )
 }
 
-/// One email change, planned before the clock starts.
-struct PlannedChange {
-    user_id: String,
-    presented: [u8; 32],
-    rotated: [u8; 32],
-    email: String,
-}
-
-impl PlannedChange {
-    fn apply(&self, connection: &Connection, seen_at_ms: i64) -> anyhow::Result<()> {
-        let now = now_ms();
-        let _: String = connection
-            .prepare_cached(
-                "UPDATE users SET email = COALESCE(?2, email),
-                                  password_hash = COALESCE(?3, password_hash),
-                                  updated_at = ?4
-                 WHERE id = ?1 RETURNING email",
-            )?
-            .query_row(
-                (
-                    self.user_id.as_str(),
-                    Some(self.email.as_str()),
-                    None::<&str>,
-                    now,
-                ),
-                |row| row.get(0),
-            )?;
-        let moved = connection
-            .prepare_cached(
-                "UPDATE sessions SET token_hash = ?3, authenticated_at = ?4,
-                                     last_seen_at = ?5, logged_in_at = ?6
-                 WHERE token_hash = ?1 AND user_id = ?2",
-            )?
-            .execute((
-                self.presented.as_slice(),
-                self.user_id.as_str(),
-                self.rotated.as_slice(),
-                now,
-                seen_at_ms,
-                now,
-            ))?;
-        anyhow::ensure!(moved == 1, "a seeded session was not moved");
-        Ok(())
-    }
-}
-
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| {

@@ -86,6 +86,15 @@ impl Driver {
                     &format!(r#"{{"email":"{email}","password":"{PASSWORD}"}}"#),
                 )
             }
+            Scenario::ResetCode => {
+                let email = &self.accounts[self.cursor].email;
+                post(
+                    out,
+                    host,
+                    "/auth/otp",
+                    &format!(r#"{{"action":"create","email":"{email}"}}"#),
+                )
+            }
             Scenario::SignUp => {
                 self.sign_ups += 1;
                 let email = format!(

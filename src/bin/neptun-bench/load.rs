@@ -16,6 +16,7 @@ use hdrhistogram::Histogram;
 use crate::accounts::{Account, Accounts};
 use crate::client::HttpConnection;
 use crate::driver::Driver;
+use crate::meter::{Meter, Usage};
 use crate::process;
 
 /// What a connection asks, over and over.
@@ -33,6 +34,9 @@ pub enum Scenario {
     Login,
     /// `POST /api/auth/sign-up` with a fresh email.
     SignUp,
+    /// `POST /auth/otp` asking a password reset code for a seeded email
+    /// (mail must be on).
+    ResetCode,
     /// `GET /` on the bare router of the HTTP ceiling.
     Bare,
 }
@@ -46,8 +50,14 @@ impl Scenario {
             Self::PatchPassword => "PATCH password",
             Self::Login => "login",
             Self::SignUp => "sign-up",
+            Self::ResetCode => "POST /auth/otp (reset code)",
             Self::Bare => "bare axum GET /",
         }
+    }
+
+    /// What runs beside the session checks in the mixed load.
+    pub fn mixed_load() -> [Self; 3] {
+        [Self::Login, Self::PatchEmail, Self::ResetCode]
     }
 
     fn uses_accounts(self) -> bool {
@@ -62,10 +72,25 @@ pub struct Group {
     pub connections: usize,
 }
 
-/// What the server is and where.
+/// The servers under load: connection k talks to server k mod n.
 pub struct Target {
-    pub address: SocketAddr,
-    pub pid: u32,
+    /// Each server's address and process id.
+    pub servers: Vec<(SocketAddr, u32)>,
+    /// Whether PostgreSQL's processes are metered too.
+    pub watch_postgres: bool,
+}
+
+impl Target {
+    pub fn one(address: SocketAddr, pid: u32, watch_postgres: bool) -> Self {
+        Self {
+            servers: vec![(address, pid)],
+            watch_postgres,
+        }
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        self.servers.iter().map(|&(_, pid)| pid).collect()
+    }
 }
 
 /// Warm-up and measured window.
@@ -104,11 +129,10 @@ impl GroupResult {
 pub struct RunResult {
     pub groups: Vec<GroupResult>,
     pub window: Duration,
-    pub server_cpu: Duration,
-    pub client_cpu: Duration,
+    /// CPU time of the servers, the load generator, PostgreSQL, the cores.
+    pub usage: Usage,
+    /// Peak RSS of the (first) server in the window.
     pub server_peak_rss_kib: Option<u64>,
-    /// How busy the server's core was, whoever used it (1.0 = fully).
-    pub server_core_busy: f64,
 }
 
 impl RunResult {
@@ -120,23 +144,39 @@ impl RunResult {
         self.groups[group].requests as f64 / self.window.as_secs_f64()
     }
 
-    /// Server CPU per request of every group together, in µs.
-    pub fn server_cpu_us_per_request(&self) -> f64 {
-        self.server_cpu.as_secs_f64() * 1e6 / self.requests().max(1) as f64
+    /// CPU time of every server together.
+    pub fn server_cpu(&self) -> Duration {
+        self.usage.servers.iter().sum()
     }
 
-    /// The server's CPU time over the window: 1.0 is its core fully busy.
+    /// Server CPU per request of every group together, in µs.
+    pub fn server_cpu_us_per_request(&self) -> f64 {
+        self.server_cpu().as_secs_f64() * 1e6 / self.requests().max(1) as f64
+    }
+
+    /// PostgreSQL's CPU per request of every group together, in µs.
+    pub fn postgres_cpu_us_per_request(&self) -> Option<f64> {
+        let spent = self.usage.postgres?;
+        Some(spent.as_secs_f64() * 1e6 / self.requests().max(1) as f64)
+    }
+
+    /// The servers' CPU time over the window: 1.0 is one core fully busy.
     pub fn server_utilisation(&self) -> f64 {
-        self.server_cpu.as_secs_f64() / self.window.as_secs_f64()
+        self.share(self.server_cpu())
     }
 
     pub fn client_utilisation(&self) -> f64 {
-        self.client_cpu.as_secs_f64() / self.window.as_secs_f64()
+        self.share(self.usage.client)
+    }
+
+    /// `spent` over the window: 1.0 is one core fully busy.
+    pub fn share(&self, spent: Duration) -> f64 {
+        spent.as_secs_f64() / self.window.as_secs_f64()
     }
 
     /// The share of the server's core that other processes took.
     pub fn others_on_server_core(&self) -> f64 {
-        (self.server_core_busy - self.server_utilisation()).max(0.0)
+        (self.usage.server_core_busy - self.server_utilisation()).max(0.0)
     }
 }
 
@@ -194,8 +234,9 @@ pub fn run(
             } else {
                 Vec::new()
             };
+            let (address, _) = target.servers[drivers.len() % target.servers.len()];
             drivers.push((
-                Driver::new(group.scenario, owned, target.address, run_number, number),
+                Driver::new(group.scenario, owned, address, run_number, number),
                 Rc::clone(&recorder),
             ));
         }
@@ -204,40 +245,34 @@ pub fn run(
 
     let phase = Rc::new(Cell::new(Phase::Warmup));
     let local = tokio::task::LocalSet::new();
-    let (window, server_cpu, client_cpu, server_peak_rss_kib, server_core_busy, returned) =
-        local.block_on(runtime, async {
-            let mut handles = Vec::with_capacity(drivers.len());
-            for (driver, recorder) in drivers {
-                handles.push(tokio::task::spawn_local(drive(
-                    driver,
-                    Rc::clone(&phase),
-                    recorder,
-                )));
-            }
-            tokio::time::sleep(timing.warmup).await;
-            let peak_resettable = process::reset_peak_rss(target.pid);
-            let server_before = process::cpu_time(target.pid)?;
-            let client_before = process::cpu_time(std::process::id())?;
-            let core_before = process::core_ticks(process::SERVER_CORE)?;
-            let started = Instant::now();
-            phase.set(Phase::Measure);
-            tokio::time::sleep(timing.measure).await;
-            phase.set(Phase::Done);
-            let window = started.elapsed();
-            let core_after = process::core_ticks(process::SERVER_CORE)?;
-            let core_busy = (core_after.0 - core_before.0) as f64
-                / (core_after.1 - core_before.1).max(1) as f64;
-            let server_cpu = process::cpu_time(target.pid)?.saturating_sub(server_before);
-            let client_cpu = process::cpu_time(std::process::id())?.saturating_sub(client_before);
-            let peak = peak_resettable
-                .then(|| process::memory_kib(target.pid, "VmHWM").ok())
-                .flatten();
-            let mut returned = Vec::new();
-            for handle in handles {
-                returned.extend(handle.await.context("a load connection failed")?);
-            }
-            anyhow::Ok((window, server_cpu, client_cpu, peak, core_busy, returned))
-        })?;
+    let pids = target.pids();
+    let (window, usage, server_peak_rss_kib, returned) = local.block_on(runtime, async {
+        let mut handles = Vec::with_capacity(drivers.len());
+        for (driver, recorder) in drivers {
+            handles.push(tokio::task::spawn_local(drive(
+                driver,
+                Rc::clone(&phase),
+                recorder,
+            )));
+        }
+        tokio::time::sleep(timing.warmup).await;
+        let peak_resettable = process::reset_peak_rss(pids[0]);
+        let meter = Meter::start(&pids, target.watch_postgres)?;
+        let started = Instant::now();
+        phase.set(Phase::Measure);
+        tokio::time::sleep(timing.measure).await;
+        phase.set(Phase::Done);
+        let window = started.elapsed();
+        let usage = meter.finish()?;
+        let peak = peak_resettable
+            .then(|| process::memory_kib(pids[0], "VmHWM").ok())
+            .flatten();
+        let mut returned = Vec::new();
+        for handle in handles {
+            returned.extend(handle.await.context("a load connection failed")?);
+        }
+        anyhow::Ok((window, usage, peak, returned))
+    })?;
     accounts.absorb(returned);
 
     let mut results = Vec::with_capacity(groups.len());
@@ -256,10 +291,8 @@ pub fn run(
     Ok(RunResult {
         groups: results,
         window,
-        server_cpu,
-        client_cpu,
+        usage,
         server_peak_rss_kib,
-        server_core_busy,
     })
 }
 

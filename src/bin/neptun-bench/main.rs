@@ -1,19 +1,24 @@
 //! `neptun-bench`: the load benchmark with same-run ceilings (BENCHMARKS.md).
-//! It seeds fresh SQLite databases, runs the release server pinned to one
-//! core and a load generator on another, measures the ceilings on the
-//! server's core in the same run, and prints the table, the ratios and the
-//! targets. It fails only when answers other than the success status pass
-//! 0.1 %; targets are reported, never asserted.
+//! It seeds fresh SQLite (or PostgreSQL) databases, runs the release server
+//! pinned to one core and a load generator on another, measures the
+//! ceilings on the server's core in the same run, and prints the table, the
+//! ratios and the targets. It fails only when answers other than the
+//! success status pass 0.1 %; targets are reported, never asserted.
 
 mod accounts;
+mod backend;
 mod ceilings;
 mod client;
 mod driver;
 mod load;
+mod meter;
 mod phase;
+mod postgres;
+mod postgres_ceilings;
 mod process;
 mod report;
 mod seed;
+mod smtp_sink;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use crate::backend::Backend;
 use crate::load::{Group, Scenario, Target, Timing};
 use crate::process::{CLIENT_CORE, ServerProcess};
 
@@ -64,6 +70,11 @@ struct Options {
     /// Keep the temporary databases and server logs.
     #[arg(long)]
     keep: bool,
+    /// Measure on this PostgreSQL server instead of SQLite files
+    /// (`postgres://USER@HOST:PORT/DB`): each database size gets a fresh
+    /// database created beside DB and dropped at the end (unless --keep).
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
 }
 
 /// Sizes and times of one run.
@@ -78,12 +89,15 @@ pub struct Plan {
     pub connections: usize,
     pub hashing_connections: usize,
     pub probe_connections: usize,
+    /// Connections of each kind beside the session checks in the mixed load.
+    pub mixed_connections: usize,
     pub idle_settle: Duration,
     pub keep: bool,
+    pub backend: Backend,
 }
 
 impl Plan {
-    fn from(options: &Options) -> Self {
+    fn from(options: &Options) -> anyhow::Result<Self> {
         let smoke = options.smoke;
         let seconds = |full: f64, quick: f64| {
             Duration::from_secs_f64(options.seconds.unwrap_or(if smoke { quick } else { full }))
@@ -94,7 +108,7 @@ impl Plan {
         } else {
             seconds(15.0, 1.5)
         };
-        Self {
+        Ok(Self {
             smoke,
             small_users: 1_000,
             large_users: options
@@ -113,9 +127,11 @@ impl Plan {
             connections: if smoke { 16 } else { 64 },
             hashing_connections: if smoke { 8 } else { 32 },
             probe_connections: 256,
+            mixed_connections: if smoke { 2 } else { 8 },
             idle_settle: Duration::from_secs_f64(if smoke { 0.3 } else { 2.0 }),
             keep: options.keep,
-        }
+            backend: Backend::from_option(options.database.as_deref())?,
+        })
     }
 }
 
@@ -137,7 +153,7 @@ fn main() -> ExitCode {
 
 /// The whole benchmark; false when too many answers were not successes.
 fn benchmark(options: &Options) -> anyhow::Result<bool> {
-    let plan = Plan::from(options);
+    let plan = Plan::from(options)?;
     let started = Instant::now();
     let server = std::fs::canonicalize(&options.server).with_context(|| {
         format!(
@@ -153,6 +169,8 @@ fn benchmark(options: &Options) -> anyhow::Result<bool> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let database = plan.backend.describe();
+    let server_version = process::version_of(&server);
 
     progress("computing the shared Argon2id hash");
     let password_hash = seed::password_hash()?;
@@ -180,7 +198,12 @@ fn benchmark(options: &Options) -> anyhow::Result<bool> {
 
     let report = report::Report {
         plan: &plan,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: std::env::args()
+            .map(|arg| postgres::without_password(&arg))
+            .collect::<Vec<_>>()
+            .join(" "),
+        database,
+        server_version,
         hashing,
         http,
         small,
@@ -198,10 +221,7 @@ fn http_ceiling(runtime: &tokio::runtime::Runtime, plan: &Plan) -> anyhow::Resul
     let program = std::env::current_exe()?;
     let args = vec!["bare-axum".to_owned(), format!("--listen={address}")];
     let bare = ServerProcess::start(&program, &args, address, &log)?;
-    let target = Target {
-        address,
-        pid: bare.pid(),
-    };
+    let target = Target::one(address, bare.pid(), false);
     let mut no_accounts = accounts::Accounts::new(0, 0);
     let result = load::run(
         runtime,

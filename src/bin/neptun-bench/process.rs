@@ -66,12 +66,32 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
 
 /// Busy and total time of one core since boot, in clock ticks (`/proc/stat`).
 pub fn core_ticks(core: usize) -> anyhow::Result<(u64, u64)> {
+    cpu_ticks(&format!("cpu{core} "))
+}
+
+/// Busy and total time of every core together since boot, in clock ticks.
+pub fn machine_ticks() -> anyhow::Result<(u64, u64)> {
+    cpu_ticks("cpu ")
+}
+
+/// Cores online (the `cpuN` lines of `/proc/stat`).
+pub fn online_cores() -> usize {
+    fs::read_to_string("/proc/stat")
+        .map(|stat| {
+            stat.lines()
+                .filter(|line| line.starts_with("cpu") && !line.starts_with("cpu "))
+                .count()
+        })
+        .unwrap_or(1)
+        .max(1)
+}
+
+fn cpu_ticks(label: &str) -> anyhow::Result<(u64, u64)> {
     let stat = fs::read_to_string("/proc/stat")?;
-    let label = format!("cpu{core} ");
     let line = stat
         .lines()
-        .find(|line| line.starts_with(&label))
-        .with_context(|| format!("no cpu{core} in /proc/stat"))?;
+        .find(|line| line.starts_with(label))
+        .with_context(|| format!("no {} in /proc/stat", label.trim_end()))?;
     let ticks: Vec<u64> = line
         .split_whitespace()
         .skip(1)
@@ -121,6 +141,17 @@ impl ServerProcess {
         address: SocketAddr,
         log: &Path,
     ) -> anyhow::Result<Self> {
+        Self::start_on(SERVER_CORE, program, args, address, log)
+    }
+
+    /// [`Self::start`], pinned to `core`.
+    pub fn start_on(
+        core: usize,
+        program: &Path,
+        args: &[String],
+        address: SocketAddr,
+        log: &Path,
+    ) -> anyhow::Result<Self> {
         let log_file = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -135,7 +166,7 @@ impl ServerProcess {
         // SAFETY: the closure runs in the child between fork and exec and
         // calls only sched_setaffinity, which is async-signal-safe.
         unsafe {
-            command.pre_exec(|| pin_current_thread(SERVER_CORE));
+            command.pre_exec(move || pin_current_thread(core));
         }
         let started = Instant::now();
         let mut child = command
@@ -227,6 +258,20 @@ fn health_status(address: SocketAddr) -> anyhow::Result<u16> {
     let mut response = httparse::Response::new(&mut headers);
     response.parse(&answer)?;
     response.code.context("no status line")
+}
+
+/// What `program --version` prints (its embedded commit; see build.rs).
+pub fn version_of(program: &Path) -> String {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .map_or_else(
+            || "unknown (--version failed)".to_owned(),
+            |text| text.trim().to_owned(),
+        )
 }
 
 /// The last lines of a log file, for an error message.

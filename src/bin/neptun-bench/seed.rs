@@ -1,5 +1,7 @@
-//! Seeding a migrated database directly with rusqlite: every user with the
-//! same precomputed Argon2id hash and one live session, in one transaction.
+//! Seeding a migrated SQLite database directly with rusqlite: every user
+//! with the same precomputed Argon2id hash and one live session, in one
+//! transaction. The rows themselves ([`SeedRow`]) are shared with the
+//! PostgreSQL seeding.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -17,7 +19,7 @@ use crate::accounts::{Accounts, PASSWORD, token_hash};
 pub const COST: HashingCost = HashingCost::DEFAULT;
 
 /// What a desktop Chromium sends, so seeded devices weigh what real ones do.
-const BENCH_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+pub const BENCH_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 /// The server's own Argon2id computations at [`COST`]: the seeded hashes
 /// and the hashing ceiling use the implementation the server hashes with.
@@ -59,6 +61,40 @@ pub fn password_hash() -> anyhow::Result<String> {
         .map_err(|err| anyhow::anyhow!("argon2: {err}"))
 }
 
+/// The network every seeded device is recorded from.
+pub const BENCH_ADDRESS: &str = "127.0.0.0/24";
+
+/// One seeded user with its session and device, whatever the database.
+pub struct SeedRow {
+    pub user_id: String,
+    pub email: String,
+    pub token_hash: [u8; 32],
+    pub created_at: i64,
+    /// Unique, and as long as a real one (22 characters).
+    pub public_id: String,
+}
+
+impl SeedRow {
+    pub fn of(accounts: &Accounts, index: u32) -> Self {
+        let account = accounts.seeded(index);
+        Self {
+            token_hash: token_hash(&account.token),
+            user_id: account.user_id,
+            email: account.email,
+            created_at: accounts.first_created_ms + i64::from(index),
+            public_id: format!("bench{index:017}"),
+        }
+    }
+}
+
+/// When every seeded session was last seen: `seen_ahead` after the last
+/// user was created (see [`seed`]).
+pub fn seen_at(accounts: &Accounts, seen_ahead: Duration) -> i64 {
+    accounts.first_created_ms
+        + i64::from(accounts.count)
+        + i64::try_from(seen_ahead.as_millis()).unwrap_or(0)
+}
+
 /// Inserts `accounts.count` users and one session each; returns the time taken.
 ///
 /// Sessions are seeded as last seen `seen_ahead` from now, so that session
@@ -76,9 +112,7 @@ pub fn seed(
         Connection::open(database).with_context(|| format!("opening {}", database.display()))?;
     // Bulk loading only: a large page cache, and no fsync until the end.
     connection.execute_batch("PRAGMA cache_size = -524288; PRAGMA synchronous = OFF;")?;
-    let seen_at = accounts.first_created_ms
-        + i64::from(accounts.count)
-        + i64::try_from(seen_ahead.as_millis()).unwrap_or(0);
+    let seen_at = seen_at(accounts, seen_ahead);
     let transaction = connection.transaction()?;
     {
         let mut insert_user = transaction.prepare(
@@ -92,21 +126,19 @@ pub fn seed(
         )?;
         // A browser's User-Agent, as long as real ones are.
         let mut insert_device = transaction.prepare(
-            "INSERT INTO session_devices (public_id, user_agent, address) VALUES (?1, ?2, '127.0.0.0/24')",
+            "INSERT INTO session_devices (public_id, user_agent, address) VALUES (?1, ?2, ?3)",
         )?;
         for index in 0..accounts.count {
-            let account = accounts.seeded(index);
-            let created_at = accounts.first_created_ms + i64::from(index);
-            insert_user.execute((&account.user_id, &account.email, password_hash, created_at))?;
+            let row = SeedRow::of(accounts, index);
+            insert_user.execute((&row.user_id, &row.email, password_hash, row.created_at))?;
             insert_session.execute((
-                token_hash(&account.token).as_slice(),
-                &account.user_id,
-                created_at,
+                row.token_hash.as_slice(),
+                &row.user_id,
+                row.created_at,
                 seen_at,
-                // Unique, and as long as a real one (22 characters).
-                format!("bench{index:017}"),
+                &row.public_id,
             ))?;
-            insert_device.execute((format!("bench{index:017}"), BENCH_USER_AGENT))?;
+            insert_device.execute((&row.public_id, BENCH_USER_AGENT, BENCH_ADDRESS))?;
         }
     }
     transaction.commit()?;
