@@ -35,7 +35,7 @@ pub struct Report<'a> {
 
 impl Report<'_> {
     /// HTTP ceiling in requests/s, and how it was found.
-    fn http_ceiling(&self) -> (f64, &'static str) {
+    pub(super) fn http_ceiling(&self) -> (f64, &'static str) {
         if self.http.server_utilisation() >= SATURATED {
             (self.http.rate(0), "measured")
         } else {
