@@ -370,7 +370,7 @@ impl Store for SqliteStore {
     async fn close(&self) {
         let checkpoint = self
             .writer
-            .write(|connection| {
+            .write_alone(|connection| {
                 connection.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")?;
                 Ok(())
             })

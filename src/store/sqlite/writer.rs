@@ -33,9 +33,16 @@ type Delivery = Box<dyn FnOnce(Option<&str>) + Send>;
 /// A job gets the connection, or why there is none to run it on.
 type Job = Box<dyn for<'c> FnOnce(Result<&'c mut Connection, &str>) -> Delivery + Send>;
 
+/// A job as queued: grouped with others, or run alone, outside any
+/// transaction (what SQLite refuses inside one, such as a checkpoint).
+struct Queued {
+    job: Job,
+    alone: bool,
+}
+
 /// A handle to the writer thread; the thread ends when every handle is gone.
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Queued>,
     /// Jobs sent and not yet answered.
     pending: Arc<AtomicUsize>,
 }
@@ -59,7 +66,7 @@ impl Drop for PendingJob {
 
 impl Writer {
     pub fn spawn(connection: Connection) -> std::io::Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Queued>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || serve(connection, &queue))?;
@@ -83,6 +90,25 @@ impl Writer {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
+        self.send(work, false).await
+    }
+
+    /// Runs `work` on the writer connection outside any transaction, after
+    /// the jobs queued before it: for what SQLite refuses inside one (a
+    /// checkpoint that truncates the log).
+    pub async fn write_alone<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.send(work, true).await
+    }
+
+    async fn send<T, F>(&self, work: F, alone: bool) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let pending = PendingJob::new(&self.pending);
         let job: Job = Box::new(move |connection| {
@@ -100,7 +126,7 @@ impl Writer {
             })
         });
         self.jobs
-            .send(job)
+            .send(Queued { job, alone })
             .map_err(|_| StoreError::Database("the database writer has stopped".into()))?;
         answer
             .await
@@ -108,19 +134,33 @@ impl Writer {
     }
 }
 
-/// The writer thread: takes the jobs waiting, runs them as one group, and
-/// again, until every handle is gone.
-fn serve(mut connection: Connection, queue: &mpsc::Receiver<Job>) {
+/// The writer thread: takes the jobs waiting, runs them as one group (a job
+/// that must run alone ends the group and runs after it), and again, until
+/// every handle is gone.
+fn serve(mut connection: Connection, queue: &mpsc::Receiver<Queued>) {
     let mut group = Vec::with_capacity(MOST_JOBS_PER_COMMIT);
     while let Ok(first) = queue.recv() {
-        group.push(first);
-        while group.len() < MOST_JOBS_PER_COMMIT {
-            match queue.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(Queued { job, alone }) = next.take() {
+            if alone {
+                run_group(&mut connection, group.drain(..));
+                run_alone(&mut connection, job);
+                break;
+            }
+            group.push(job);
+            if group.len() < MOST_JOBS_PER_COMMIT {
+                next = queue.try_recv().ok();
             }
         }
         run_group(&mut connection, group.drain(..));
+    }
+}
+
+/// Runs a job outside any transaction and answers it at once.
+fn run_alone(connection: &mut Connection, job: Job) {
+    match catch_unwind(AssertUnwindSafe(|| job(Ok(&mut *connection)))) {
+        Ok(delivery) => delivery(None),
+        Err(_) => tracing::error!("a database write panicked"),
     }
 }
 

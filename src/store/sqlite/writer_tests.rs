@@ -219,3 +219,41 @@ async fn a_write_lock_held_elsewhere_fails_the_job_and_the_writer_goes_on() {
     writer.write(|c| insert(c, 2)).await.expect("write");
     assert_eq!(committed(&path), vec![2]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_runs_alone_after_the_writes_before_it() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("alone.db");
+    let writer = writer(&path);
+    let release = hold_writer(&writer).await;
+    let queued = {
+        let writer = Arc::clone(&writer);
+        tokio::spawn(async move { writer.write(|c| insert(c, 1)).await })
+    };
+    until_pending(&writer, 2).await;
+    let checkpoint = {
+        let writer = Arc::clone(&writer);
+        tokio::spawn(async move {
+            writer
+                .write_alone(|c| {
+                    // Refused inside a transaction ("database table is locked").
+                    let busy: i64 =
+                        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+                    Ok(busy)
+                })
+                .await
+        })
+    };
+    until_pending(&writer, 3).await;
+    release.send(()).expect("release");
+
+    queued.await.expect("join").expect("write");
+    assert_eq!(checkpoint.await.expect("join").expect("checkpoint"), 0);
+    let log = std::fs::metadata(directory.path().join("alone.db-wal")).expect("log");
+    assert_eq!(
+        log.len(),
+        0,
+        "the log was truncated after the write before it"
+    );
+    assert_eq!(committed(&path), vec![1]);
+}
