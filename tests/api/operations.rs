@@ -180,10 +180,12 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_zero() {
     let mut server = ServerProcess::start(
         &database.url(),
         &[
+            // Slow enough to be in flight when the signal comes, with a
+            // margin for SIMD Argon2 on a fast core (about half a second).
             "--argon2-memory-kib",
-            "65536",
+            "131072",
             "--argon2-iterations",
-            "6",
+            "10",
             "--shutdown-timeout",
             "10s",
         ],
