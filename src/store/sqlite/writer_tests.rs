@@ -78,13 +78,16 @@ async fn hold_writer(writer: &Arc<Writer>) -> mpsc::Sender<()> {
     release
 }
 
-/// Waits until `count` jobs are pending, i.e. sent to the writer.
+/// Waits until `count` jobs are pending, then a little longer: a job is
+/// counted just before it is put in the writer's queue, and the tests want
+/// it in the queue before they release the writer.
 async fn until_pending(writer: &Writer, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while writer.pending.load(Ordering::Relaxed) < count {
         assert!(Instant::now() < deadline, "jobs were not sent");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    tokio::time::sleep(Duration::from_millis(20)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
