@@ -13,8 +13,6 @@ use crate::store::StoreError;
 
 const JOBS: usize = 20;
 
-type Work = Box<dyn FnOnce(&mut Connection) -> Result<(), StoreError> + Send>;
-
 fn connect(path: &Path) -> Connection {
     let connection = Connection::open(path).expect("open");
     connection
@@ -55,6 +53,15 @@ fn log_frames(path: &Path) -> i64 {
     reader
         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
         .expect("checkpoint")
+}
+
+/// Sends `work` to the writer from a task of its own.
+fn spawn_write<T: Send + 'static>(
+    writer: &Arc<Writer>,
+    work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+) -> tokio::task::JoinHandle<Result<T, StoreError>> {
+    let writer = Arc::clone(writer);
+    tokio::spawn(async move { writer.write(work).await })
 }
 
 /// Holds the writer in a job until the returned sender is used (or
@@ -108,10 +115,7 @@ async fn jobs_that_wait_together_share_one_commit() {
 
     let release = hold_writer(&writer).await;
     let jobs: Vec<_> = (JOBS..2 * JOBS)
-        .map(|n| {
-            let writer = Arc::clone(&writer);
-            tokio::spawn(async move { writer.write(move |c| insert(c, n as i64)).await })
-        })
+        .map(|n| spawn_write(&writer, move |c| insert(c, n as i64)))
         .collect();
     until_pending(&writer, JOBS + 1).await;
     release.send(()).expect("release");
@@ -133,21 +137,17 @@ async fn a_failing_or_panicking_job_rolls_back_alone() {
     let writer = writer(&path);
     let release = hold_writer(&writer).await;
 
-    let spawn = |work: Work| {
-        let writer = Arc::clone(&writer);
-        tokio::spawn(async move { writer.write(work).await })
-    };
-    let first = spawn(Box::new(|c| insert(c, 1)));
-    let refused = spawn(Box::new(|c| {
+    let first = spawn_write(&writer, |c| insert(c, 1));
+    let refused = spawn_write(&writer, |c| {
         let savepoint = c.savepoint()?;
         insert(&savepoint, 2)?;
-        Err(StoreError::EmailTaken)
-    }));
-    let panicked = spawn(Box::new(|c| {
+        Err::<(), _>(StoreError::EmailTaken)
+    });
+    let panicked = spawn_write(&writer, |c| -> Result<(), StoreError> {
         insert(c, 3)?;
         panic!("a bug in a write");
-    }));
-    let last = spawn(Box::new(|c| insert(c, 4)));
+    });
+    let last = spawn_write(&writer, |c| insert(c, 4));
     until_pending(&writer, 5).await;
     release.send(()).expect("release");
 
@@ -171,24 +171,14 @@ async fn no_job_is_answered_before_its_commit() {
     let writer = writer(&path);
     let release = hold_writer(&writer).await;
 
-    let early = {
-        let writer = Arc::clone(&writer);
-        tokio::spawn(async move { writer.write(|c| insert(c, 1)).await })
-    };
+    let early = spawn_write(&writer, |c| insert(c, 1));
     // A later job of the same group keeps the group's commit waiting.
     let (finish, finished) = mpsc::channel::<()>();
-    let late = {
-        let writer = Arc::clone(&writer);
-        tokio::spawn(async move {
-            writer
-                .write(move |c| {
-                    insert(c, 2)?;
-                    let _ = finished.recv();
-                    Ok(())
-                })
-                .await
-        })
-    };
+    let late = spawn_write(&writer, move |c| {
+        insert(c, 2)?;
+        let _ = finished.recv();
+        Ok(())
+    });
     until_pending(&writer, 3).await;
     release.send(()).expect("release");
 
@@ -229,10 +219,7 @@ async fn a_checkpoint_runs_alone_after_the_writes_before_it() {
     let path = directory.path().join("alone.db");
     let writer = writer(&path);
     let release = hold_writer(&writer).await;
-    let queued = {
-        let writer = Arc::clone(&writer);
-        tokio::spawn(async move { writer.write(|c| insert(c, 1)).await })
-    };
+    let queued = spawn_write(&writer, |c| insert(c, 1));
     until_pending(&writer, 2).await;
     let checkpoint = {
         let writer = Arc::clone(&writer);
