@@ -16,6 +16,10 @@ use crate::config::LogFormat;
 /// Log lines that may wait for the writer thread.
 const LOG_QUEUE_LINES: usize = 4096;
 
+/// The log writer's buffer: it writes what has queued in one call, and
+/// flushes whenever the queue is empty, so a line waits for no other.
+const LOG_BUFFER_BYTES: usize = 16 * 1024;
+
 /// Counts the lines dropped because the queue was full.
 static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
 
@@ -34,7 +38,10 @@ pub fn init(format: LogFormat) -> WorkerGuard {
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(true)
         .buffered_lines_limit(LOG_QUEUE_LINES)
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(
+            LOG_BUFFER_BYTES,
+            std::io::stderr(),
+        ));
     let _ = DROPPED.set(writer.error_counter());
     let lines = fmt::layer()
         .with_writer(writer)
