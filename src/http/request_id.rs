@@ -1,33 +1,33 @@
 //! Request ids: a client's `X-Request-Id` is kept when it is short and
-//! plain, otherwise replaced by a new one (tower-http's `SetRequestId`,
-//! UUIDv4); the answer echoes it and every log line of the request carries
-//! it (the request span).
+//! plain, otherwise replaced by a new one (UUIDv4); the answer echoes it and
+//! every log line of the request carries it (the request span, made by the
+//! front door).
 
-use axum::extract::Request;
-use axum::http::HeaderName;
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The longest client-chosen id kept.
 const MAX_LENGTH: usize = 128;
 
-/// Drops a client's id that is too long or holds anything but letters,
-/// digits and `-_.:`, so that logs and answers never carry it; a new one
-/// is then made in its place.
-pub async fn drop_unusable_request_id(mut request: Request, next: Next) -> Response {
-    let usable = {
-        let mut ids = request.headers().get_all(&REQUEST_ID).iter();
+/// The request's id: the client's when it sent one short, plain id (letters,
+/// digits and `-_.:`), else a new UUIDv4, so that logs and answers never
+/// carry an unusable one. The request carries the id from here on.
+pub fn keep_or_make(headers: &mut HeaderMap) -> HeaderValue {
+    let kept = {
+        let mut ids = headers.get_all(&REQUEST_ID).iter();
         match (ids.next(), ids.next()) {
-            (Some(id), None) => is_usable(id.as_bytes()),
-            _ => false,
+            (Some(id), None) if is_usable(id.as_bytes()) => Some(id.clone()),
+            _ => None,
         }
     };
-    if !usable {
-        request.headers_mut().remove(&REQUEST_ID);
-    }
-    next.run(request).await
+    let id = kept.unwrap_or_else(|| {
+        let mut text = [0_u8; uuid::fmt::Hyphenated::LENGTH];
+        let made = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(made).unwrap_or(HeaderValue::from_static("unnamed"))
+    });
+    headers.insert(REQUEST_ID, id.clone());
+    id
 }
 
 fn is_usable(id: &[u8]) -> bool {

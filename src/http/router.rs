@@ -3,22 +3,18 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, Method};
 use axum::middleware;
-use axum::response::Response;
+
 use axum::routing::{MethodRouter, get};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
-use tracing::Span;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use super::guard::RouteGuard;
 use super::rate_limit::Limited;
-use super::request_id::{REQUEST_ID, drop_unusable_request_id};
 use super::{
     AppState, account_page, auth, events, front_door, guard, health, identities, oauth, openapi,
     passkey_login, passkeys, password_reset, second_factor_login, sessions, totp, undo, users,
@@ -101,46 +97,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             front_door::front_door,
-        ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_response(log_answer),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(middleware::from_fn(drop_unusable_request_id));
+        ));
     let router = match cors_layer(&state.cors_origins) {
         Some(cors) => router.layer(cors),
         None => router,
     };
     router.with_state(state)
-}
-
-/// The span every log line of a request carries: its id, method and
-/// matched route (never the raw path, which holds user ids, nor other
-/// headers, which would hold the session cookie).
-fn request_span(request: &Request) -> Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
-    let id = request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|id| id.to_str().ok())
-        .unwrap_or_default();
-    tracing::info_span!("request", request_id = id, method = %request.method(), route)
-}
-
-/// The one line per request: status and latency, inside the request span.
-fn log_answer(response: &Response, latency: Duration, _span: &Span) {
-    let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-    tracing::info!(
-        status = response.status().as_u16(),
-        latency_us,
-        "request answered"
-    );
 }
 
 /// Every documented route, each handler registered once for both the router
