@@ -9,8 +9,9 @@
 //! `synchronous=FULL`, one fsync). A job's answer is sent only after the
 //! commit that holds its writes has returned, so no caller ever sees a write
 //! that a crash could still take back. A job that fails keeps its own
-//! semantics: its savepoint (the job's `connection.savepoint()`) rolls its
-//! writes back and the others commit.
+//! semantics: the writer rolls its savepoint back whenever it returns an
+//! error or panics, whether or not the job opened a savepoint of its own,
+//! and the others commit.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -30,8 +31,14 @@ const MOST_JOBS_PER_COMMIT: usize = 64;
 /// What a job does once its group's commit has ended: `None` when it
 /// committed, else why not.
 type Delivery = Box<dyn FnOnce(Option<&str>) + Send>;
+/// What a job has done: whether it failed (its writes must not stay), and
+/// what to do once its group's commit has ended.
+struct Ran {
+    failed: bool,
+    delivery: Delivery,
+}
 /// A job gets the connection, or why there is none to run it on.
-type Job = Box<dyn for<'c> FnOnce(Result<&'c mut Connection, &str>) -> Delivery + Send>;
+type Job = Box<dyn for<'c> FnOnce(Result<&'c mut Connection, &str>) -> Ran + Send>;
 
 /// A job as queued: grouped with others, or run alone, outside any
 /// transaction (what SQLite refuses inside one, such as a checkpoint).
@@ -116,14 +123,16 @@ impl Writer {
                 Ok(connection) => work(connection),
                 Err(why) => Err(StoreError::Database(why.to_owned())),
             };
-            Box::new(move |failure: Option<&str>| {
+            let failed = result.is_err();
+            let delivery: Delivery = Box::new(move |failure: Option<&str>| {
                 let result = match (failure, result) {
                     (Some(why), Ok(_)) => Err(StoreError::Database(why.to_owned())),
                     (_, result) => result,
                 };
                 drop(pending);
                 let _ = reply.send(result);
-            })
+            });
+            Ran { failed, delivery }
         });
         self.jobs
             .send(Queued { job, alone })
@@ -159,7 +168,7 @@ fn serve(mut connection: Connection, queue: &mpsc::Receiver<Queued>) {
 /// Runs a job outside any transaction and answers it at once.
 fn run_alone(connection: &mut Connection, job: Job) {
     match catch_unwind(AssertUnwindSafe(|| job(Ok(&mut *connection)))) {
-        Ok(delivery) => delivery(None),
+        Ok(ran) => (ran.delivery)(None),
         Err(_) => tracing::error!("a database write panicked"),
     }
 }
@@ -173,7 +182,7 @@ fn run_group(connection: &mut Connection, jobs: impl Iterator<Item = Job>) {
             if let Err(err) = execute(connection, "BEGIN IMMEDIATE") {
                 // Another process holds the write lock past the busy timeout.
                 answer_all(&mut done, Some(&err));
-                job(Err(&err))(None);
+                (job(Err(&err)).delivery)(None);
                 continue;
             }
             open = true;
@@ -202,20 +211,27 @@ fn run_group(connection: &mut Connection, jobs: impl Iterator<Item = Job>) {
     }
 }
 
-/// Runs one job in its own savepoint; a job that panics has its writes
-/// rolled back and its caller told that the write was lost.
+/// Runs one job in its own savepoint. A job that returns an error has its
+/// writes rolled back (its caller has the error); one that panics too, and
+/// its caller is told that the write was lost.
 fn run_job(connection: &mut Connection, job: Job) -> Option<Delivery> {
     if let Err(err) = execute(connection, "SAVEPOINT writer_job") {
-        job(Err(&err))(None);
+        (job(Err(&err)).delivery)(None);
         return None;
     }
     let outcome = catch_unwind(AssertUnwindSafe(|| job(Ok(&mut *connection))));
-    if outcome.is_err() {
-        tracing::error!("a database write panicked");
+    let failed = match &outcome {
+        Ok(ran) => ran.failed,
+        Err(_) => {
+            tracing::error!("a database write panicked");
+            true
+        }
+    };
+    if failed && !connection.is_autocommit() {
         let _ = execute(connection, "ROLLBACK TO writer_job");
     }
     let _ = execute(connection, "RELEASE writer_job");
-    outcome.ok()
+    outcome.ok().map(|ran| ran.delivery)
 }
 
 fn answer_all(done: &mut Vec<Delivery>, failure: Option<&str>) {

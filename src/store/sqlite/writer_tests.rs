@@ -147,8 +147,13 @@ async fn a_failing_or_panicking_job_rolls_back_alone() {
         insert(c, 3)?;
         panic!("a bug in a write");
     });
+    // No savepoint of its own: the writer's rolls its write back.
+    let failed_bare = spawn_write(&writer, |c| {
+        insert(c, 5)?;
+        Err::<(), _>(StoreError::UserNotFound)
+    });
     let last = spawn_write(&writer, |c| insert(c, 4));
-    until_pending(&writer, 5).await;
+    until_pending(&writer, 6).await;
     release.send(()).expect("release");
 
     assert!(first.await.expect("join").is_ok());
@@ -159,6 +164,10 @@ async fn a_failing_or_panicking_job_rolls_back_alone() {
     assert!(matches!(
         panicked.await.expect("join"),
         Err(StoreError::Database(_))
+    ));
+    assert!(matches!(
+        failed_bare.await.expect("join"),
+        Err(StoreError::UserNotFound)
     ));
     assert!(last.await.expect("join").is_ok());
     assert_eq!(committed(&path), vec![1, 4]);
