@@ -2,6 +2,7 @@
 //! pool of connections, writes through one writer thread.
 
 mod admin;
+mod checkpointer;
 mod connection;
 mod history;
 mod identities;
@@ -85,6 +86,13 @@ fn open_writer(path: &Path, synchronous: SqliteSynchronous) -> Result<Connection
     }
     journal::switch_to_wal(&connection).map_err(describe)?;
     migrations::migrate(&mut connection).map_err(|err| describe(err.to_string()))?;
+    checkpointer::hand_over(
+        &mut connection,
+        path,
+        synchronous,
+        checkpointer::Thresholds::default(),
+    )
+    .map_err(describe)?;
     Ok(connection)
 }
 

@@ -1,0 +1,116 @@
+use std::time::{Duration, Instant};
+
+use super::*;
+
+const ROWS: usize = 60;
+
+/// A writer connection on a new WAL database with one table, its
+/// checkpoints handed over as `thresholds` say. SQLite's autocheckpoint is
+/// set to 16 pages first, which the hand-over must replace.
+fn writer(path: &Path, thresholds: Thresholds) -> Connection {
+    let mut connection = connection::open(path, SqliteSynchronous::Normal).expect("open");
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
+    connection
+        .execute_batch(
+            "CREATE TABLE t (n INTEGER, filler BLOB); PRAGMA wal_checkpoint(TRUNCATE);
+             PRAGMA wal_autocheckpoint = 16;",
+        )
+        .expect("table");
+    hand_over(&mut connection, path, SqliteSynchronous::Normal, thresholds).expect("hand over");
+    connection
+}
+
+/// Commits `ROWS` rows of about a page each, one commit per row.
+fn write_rows(connection: &Connection) {
+    for n in 0..ROWS {
+        connection
+            .execute(
+                "INSERT INTO t (n, filler) VALUES (?1, zeroblob(3000))",
+                [n as i64],
+            )
+            .expect("insert");
+    }
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).expect("metadata").len()
+}
+
+/// The database file's size once it differs from `before`, or after 10 s.
+fn size_once_grown(path: &Path, before: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while file_size(path) == before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    file_size(path)
+}
+
+#[test]
+fn the_checkpointer_copies_the_log_while_the_writer_never_does() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("woken.db");
+    let connection = writer(
+        &path,
+        Thresholds {
+            wake: 8,
+            checkpoint_here: c_int::MAX,
+        },
+    );
+    let before = file_size(&path);
+
+    write_rows(&connection);
+
+    let after = size_once_grown(&path, before);
+    assert!(
+        after >= before + 4096 * (ROWS as u64 / 2),
+        "the checkpointer copied {} bytes",
+        after - before
+    );
+}
+
+#[test]
+fn without_a_wake_up_nothing_is_copied_so_the_autocheckpoint_is_off() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("asleep.db");
+    let connection = writer(
+        &path,
+        Thresholds {
+            wake: c_int::MAX,
+            checkpoint_here: c_int::MAX,
+        },
+    );
+    let before = file_size(&path);
+
+    write_rows(&connection);
+    std::thread::sleep(Duration::from_millis(200));
+
+    assert_eq!(file_size(&path), before);
+}
+
+#[test]
+fn a_long_log_is_copied_by_the_writer_itself_and_then_started_over() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("long.db");
+    let connection = writer(
+        &path,
+        Thresholds {
+            wake: c_int::MAX,
+            checkpoint_here: 16,
+        },
+    );
+    let before = file_size(&path);
+
+    write_rows(&connection);
+
+    // No wait: the commits that crossed 16 pages copied the log themselves.
+    assert!(file_size(&path) >= before + 4096 * (ROWS as u64 / 2));
+    // Started over each time: the log never held much more than 16 pages
+    // (of 4 KiB and a 24-byte frame header each), not the 60-odd written.
+    let log = file_size(&path.with_extension("db-wal"));
+    assert!(
+        log <= 32 * 4120 + 32,
+        "the log did not start over: {log} bytes"
+    );
+}
