@@ -17,5 +17,6 @@ pub mod mail;
 pub mod oauth;
 pub mod store;
 pub mod telemetry;
+mod thread_priority;
 
 pub use app::App;

@@ -169,7 +169,7 @@ pub fn spawn_workers(
         std::thread::Builder::new()
             .name(format!("argon2-{index}"))
             .spawn(move || {
-                lower_priority();
+                crate::thread_priority::lower();
                 let mut arena = computations.new_arena();
                 loop {
                     // At most `count` jobs are out at once (the workers
@@ -195,17 +195,6 @@ pub fn spawn_workers(
             .map_err(failed)?;
     }
     Ok(jobs)
-}
-
-/// Hashing yields the core to request handling: on a small machine a
-/// login flood must not push session checks' latency up (nice 10).
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority with PRIO_PROCESS and id 0 changes only the
-    // calling thread's nice value on Linux; no memory is involved.
-    unsafe {
-        let _ = libc::setpriority(libc::PRIO_PROCESS, 0, 10);
-    }
 }
 
 fn failed(err: impl std::fmt::Display) -> HashingError {
