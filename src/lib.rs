@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+mod log_timestamp;
 pub mod logging;
 pub mod mail;
 pub mod oauth;

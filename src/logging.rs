@@ -12,6 +12,7 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{Layer as _, fmt};
 
 use crate::config::LogFormat;
+use crate::log_timestamp::UtcMicros;
 
 /// Log lines that may wait for the writer thread.
 const LOG_QUEUE_LINES: usize = 4096;
@@ -45,6 +46,7 @@ pub fn init(format: LogFormat) -> WorkerGuard {
     let _ = DROPPED.set(writer.error_counter());
     let lines = fmt::layer()
         .with_writer(writer)
+        .with_timer(UtcMicros)
         .with_ansi(std::io::stderr().is_terminal());
     let registry = tracing_subscriber::registry();
     match format {
