@@ -31,12 +31,14 @@ fn write_utc_micros(writer: &mut impl fmt::Write, time: SystemTime) -> fmt::Resu
         }
         // humantime panics on a clock set before 1970 and refuses years
         // past 9999; a log line must not fail on either.
-        _ => write!(
-            writer,
-            "{}",
-            chrono::DateTime::<chrono::Utc>::from(time).format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        ),
+        _ => writer.write_str(&chrono_utc_micros(time)),
     }
+}
+
+/// chrono's text of the same shape for any time: the fallback above, and
+/// the reference the tests hold humantime's to.
+fn chrono_utc_micros(time: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 #[cfg(test)]
@@ -49,12 +51,6 @@ mod tests {
         let mut text = String::new();
         write_utc_micros(&mut text, time).unwrap();
         text
-    }
-
-    fn chrono_formatted(time: SystemTime) -> String {
-        chrono::DateTime::<chrono::Utc>::from(time)
-            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-            .to_string()
     }
 
     #[test]
@@ -105,7 +101,7 @@ mod tests {
         let mut micros = 0_u32;
         while seconds < YEAR_10000 {
             let time = UNIX_EPOCH + Duration::new(seconds, micros * 1_000);
-            assert_eq!(formatted(time), chrono_formatted(time));
+            assert_eq!(formatted(time), chrono_utc_micros(time));
             seconds += 2_592_049;
             micros = (micros + 7_919) % 1_000_000;
         }
