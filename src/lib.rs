@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 mod log_timestamp;
+mod log_writer;
 pub mod logging;
 pub mod mail;
 pub mod oauth;

@@ -138,7 +138,10 @@ fn print_openapi() -> ExitCode {
 }
 
 async fn serve(config: Config) -> ExitCode {
-    let _log_writer = neptun_accounts::logging::init(config.log_format);
+    let _log_writer = match neptun_accounts::logging::init(config.log_format) {
+        Ok(guard) => guard,
+        Err(err) => return fail(&format!("cannot start the log writer: {err}")),
+    };
     let listen = config.listen;
     let database = config.database.database_url.to_string();
     let app = match App::build(config).await {
