@@ -12,6 +12,8 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+mod log_fields;
+mod log_line;
 mod log_timestamp;
 mod log_writer;
 pub mod logging;

@@ -11,6 +11,8 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{Layer as _, fmt};
 
 use crate::config::LogFormat;
+use crate::log_fields::TextFields;
+use crate::log_line::TextLine;
 use crate::log_timestamp::UtcMicros;
 use crate::log_writer::{self, FlushGuard, LogLines};
 
@@ -33,7 +35,14 @@ pub fn init(format: LogFormat) -> std::io::Result<FlushGuard> {
         .with_ansi(std::io::stderr().is_terminal());
     let registry = tracing_subscriber::registry();
     match format {
-        LogFormat::Text => registry.with(lines.with_filter(filter)).init(),
+        LogFormat::Text => registry
+            .with(
+                lines
+                    .fmt_fields(TextFields)
+                    .event_format(TextLine::new(UtcMicros))
+                    .with_filter(filter),
+            )
+            .init(),
         LogFormat::Json => registry.with(lines.json().with_filter(filter)).init(),
     }
     Ok(guard)
