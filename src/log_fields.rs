@@ -66,66 +66,89 @@ impl FieldWriter<'_> {
     }
 }
 
-impl Visit for FieldWriter<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
+impl FieldWriter<'_> {
+    /// Writes `name=` and then the value with `write_value` when `plain`
+    /// and the default would write the same; otherwise lets the default
+    /// `record` the field.
+    fn record_plain(
+        &mut self,
+        field: &Field,
+        plain: bool,
+        write_value: impl FnOnce(&mut Writer<'_>) -> fmt::Result,
+        record: impl FnOnce(&mut DefaultVisitor<'_>),
+    ) {
         if self.skipped(field) {
             return;
         }
-        if !needs_escaping(value) && self.plain_name(field) {
-            self.result = self
-                .result
-                .and_then(|()| self.writer.write_char('"'))
-                .and_then(|()| self.writer.write_str(value))
-                .and_then(|()| self.writer.write_char('"'));
+        if plain && self.plain_name(field) {
+            self.result = self.result.and_then(|()| write_value(&mut self.writer));
         } else {
-            self.by_default(|default| default.record_str(field, value));
+            self.by_default(record);
         }
+    }
+}
+
+impl Visit for FieldWriter<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let quoted = |writer: &mut Writer<'_>| {
+            writer.write_char('"')?;
+            writer.write_str(value)?;
+            writer.write_char('"')
+        };
+        let plain = !needs_escaping(value);
+        self.record_plain(field, plain, quoted, |default| {
+            default.record_str(field, value);
+        });
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.skipped(field) {
-            return;
-        }
-        if self.plain_name(field) {
-            self.result = self.result.and_then(|()| write!(self.writer, "{value}"));
-        } else {
-            self.by_default(|default| default.record_u64(field, value));
-        }
+        self.record_plain(
+            field,
+            true,
+            |writer| write!(writer, "{value}"),
+            |default| default.record_u64(field, value),
+        );
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.skipped(field) {
-            return;
-        }
-        if self.plain_name(field) {
-            self.result = self.result.and_then(|()| write!(self.writer, "{value}"));
-        } else {
-            self.by_default(|default| default.record_i64(field, value));
-        }
+        self.record_plain(
+            field,
+            true,
+            |writer| write!(writer, "{value}"),
+            |default| default.record_i64(field, value),
+        );
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if self.skipped(field) {
-            return;
-        }
-        if self.plain_name(field) {
-            let text = if value { "true" } else { "false" };
-            self.result = self.result.and_then(|()| self.writer.write_str(text));
-        } else {
-            self.by_default(|default| default.record_bool(field, value));
-        }
+        let text = if value { "true" } else { "false" };
+        self.record_plain(
+            field,
+            true,
+            |writer| writer.write_str(text),
+            |default| default.record_bool(field, value),
+        );
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        if !self.skipped(field) {
-            self.by_default(|default| default.record_error(field, value));
-        }
+        self.record_plain(
+            field,
+            false,
+            |_| Ok(()),
+            |default| {
+                default.record_error(field, value);
+            },
+        );
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if !self.skipped(field) {
-            self.by_default(|default| default.record_debug(field, value));
-        }
+        self.record_plain(
+            field,
+            false,
+            |_| Ok(()),
+            |default| {
+                default.record_debug(field, value);
+            },
+        );
     }
 }
 
@@ -150,4 +173,4 @@ fn needs_escaping(text: &str) -> bool {
 
 #[cfg(test)]
 #[path = "log_fields_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -6,8 +6,15 @@ use tracing_subscriber::layer::SubscriberExt as _;
 
 use super::TextFields;
 
+/// Every line written, for the tests of the log's text.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
 
 impl io::Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
@@ -104,7 +111,7 @@ fn logged(fast_fields: bool, ansi: bool) -> String {
     } else {
         tracing::subscriber::with_default(registry.with(layer), log_everything);
     }
-    String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+    captured.text()
 }
 
 #[test]

@@ -1,36 +1,12 @@
 use std::fmt;
-use std::io;
-use std::sync::{Arc, Mutex};
 
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 use super::TextLine;
 use crate::log_fields::TextFields;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self {
-        self.clone()
-    }
-}
+use crate::log_fields::tests::Captured;
 
 /// The same time on every line, so that two runs write the same text.
 #[derive(Clone, Copy)]
@@ -84,7 +60,7 @@ fn logged<T: FormatTime + Clone + Send + Sync + 'static>(
         let layer = layer.with_timer(timer);
         tracing::subscriber::with_default(registry.with(layer), log_every_shape);
     }
-    String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+    captured.text()
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tracing_subscriber::fmt::MakeWriter as _;
 
-use super::{PENDING_LIMIT, spawn};
+use super::{LogLines, PENDING_LIMIT, spawn};
 
 /// A sink that keeps each `write` call apart, and can be held stalled.
 #[derive(Clone, Default)]
@@ -44,6 +44,10 @@ impl Write for Stalled {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+fn log(lines: &LogLines, line: &[u8]) {
+    (&mut lines.make_writer()).write_all(line).unwrap();
 }
 
 fn line(number: usize) -> String {
@@ -109,7 +113,7 @@ fn a_stalled_sink_drops_and_counts_lines_and_never_blocks_the_caller() {
     let lines_to_fill = PENDING_LIMIT / line.len();
     let started = Instant::now();
     for _ in 0..lines_to_fill * 3 {
-        (&mut lines.make_writer()).write_all(&line).unwrap();
+        log(&lines, &line);
     }
     assert!(
         started.elapsed() < Duration::from_secs(10),
