@@ -13,6 +13,7 @@ mod passkeys;
 mod reset;
 mod rows;
 mod second_factor;
+mod session_sweep;
 mod spend_proof;
 mod throttle;
 mod ways_in;
@@ -346,15 +347,7 @@ impl Store for SqliteStore {
         created_before: Timestamp,
         seen_before: Timestamp,
     ) -> Result<u64, StoreError> {
-        self.writer
-            .write(move |connection| {
-                let deleted = connection
-                    .prepare_cached(
-                        "DELETE FROM sessions WHERE created_at < ?1 OR last_seen_at < ?2",
-                    )?
-                    .execute((created_before.as_millis(), seen_before.as_millis()))?;
-                Ok(deleted as u64)
-            })
+        self.sweep_expired_sessions(created_before, seen_before, session_sweep::SLICE)
             .await
     }
 

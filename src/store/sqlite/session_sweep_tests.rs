@@ -1,0 +1,113 @@
+use std::collections::BTreeSet;
+
+use rusqlite::Connection;
+
+use super::super::SqliteStore;
+use crate::config::SqliteSynchronous;
+use crate::domain::time::Timestamp;
+
+const NOW: i64 = 1_800_000_000_000;
+const CREATED_BEFORE: i64 = NOW - 1_000;
+const SEEN_BEFORE: i64 = NOW - 100;
+
+/// Session `n`: every third too old, every fifth idle too long, the rest
+/// alive; keys spread over the whole key space, one at each end.
+fn session(n: u32) -> (Vec<u8>, i64, i64) {
+    let key = match n {
+        0 => vec![0x00],
+        1 => vec![0xff; 32],
+        _ => n.wrapping_mul(2_654_435_761).to_be_bytes().to_vec(),
+    };
+    let created_at = if n.is_multiple_of(3) {
+        CREATED_BEFORE - 1
+    } else {
+        CREATED_BEFORE
+    };
+    let last_seen_at = if n.is_multiple_of(5) {
+        SEEN_BEFORE - 1
+    } else {
+        SEEN_BEFORE
+    };
+    (key, created_at, last_seen_at)
+}
+
+fn seed(path: &std::path::Path, sessions: u32) {
+    let mut connection = Connection::open(path).expect("open");
+    let transaction = connection.transaction().expect("transaction");
+    transaction
+        .execute(
+            "INSERT INTO users (id, email, password_hash, created_at, updated_at)
+             VALUES ('u', 'ada@example.com', 'x', 0, 0)",
+            [],
+        )
+        .expect("user");
+    for n in 0..sessions {
+        let (key, created_at, last_seen_at) = session(n);
+        transaction
+            .execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at,
+                                       last_seen_at, logged_in_at, public_id)
+                 VALUES (?1, 'u', ?2, ?2, ?3, ?2, ?4)",
+                (key, created_at, last_seen_at, format!("p{n}")),
+            )
+            .expect("session");
+    }
+    transaction.commit().expect("commit");
+}
+
+fn remaining(path: &std::path::Path) -> BTreeSet<Vec<u8>> {
+    let connection = Connection::open(path).expect("open");
+    let mut statement = connection
+        .prepare("SELECT token_hash FROM sessions")
+        .expect("prepare");
+    statement
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .map(|key| key.expect("row"))
+        .collect()
+}
+
+async fn swept(sessions: u32, slice: u32) -> (u64, BTreeSet<Vec<u8>>) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("sweep.db");
+    let store = SqliteStore::open(path.clone(), SqliteSynchronous::Normal)
+        .await
+        .expect("store");
+    seed(&path, sessions);
+    let deleted = store
+        .sweep_expired_sessions(
+            Timestamp::from_millis(CREATED_BEFORE),
+            Timestamp::from_millis(SEEN_BEFORE),
+            slice,
+        )
+        .await
+        .expect("sweep");
+    (deleted, remaining(&path))
+}
+
+fn alive(sessions: u32) -> BTreeSet<Vec<u8>> {
+    (0..sessions)
+        .filter(|n| !n.is_multiple_of(3) && !n.is_multiple_of(5))
+        .map(|n| session(n).0)
+        .collect()
+}
+
+#[tokio::test]
+async fn every_expired_session_goes_and_every_live_one_stays_whatever_the_slice() {
+    let sessions = 1_000;
+    for slice in [7, 333, 999, 1_000, 1_001, 5_000] {
+        let (deleted, left) = swept(sessions, slice).await;
+        assert_eq!(left, alive(sessions), "slice {slice}");
+        assert_eq!(
+            deleted,
+            u64::from(sessions) - left.len() as u64,
+            "slice {slice}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_empty_table_is_swept_in_one_step() {
+    let (deleted, left) = swept(0, 10).await;
+    assert_eq!((deleted, left.len()), (0, 0));
+}
