@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
 
-/// How long the writer lets lines gather after the first one arrives: the
-/// most a line waits, and the least time between two writes under load.
+/// How long the writer lets lines gather after the first one arrives:
+/// about the longest a line waits while stderr keeps up, and the least
+/// time between two writes under load.
 const GATHER: Duration = Duration::from_millis(5);
 
 /// Lines waiting beyond this many bytes are dropped (about 4,000 lines).
