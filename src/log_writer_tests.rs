@@ -60,9 +60,7 @@ fn every_line_is_written_once_in_order_by_the_time_the_guard_is_dropped() {
     let (lines, guard) = spawn(sink.clone()).unwrap();
     let expected: String = (0..5_000).map(line).collect();
     for number in 0..5_000 {
-        (&mut lines.make_writer())
-            .write_all(line(number).as_bytes())
-            .unwrap();
+        log(&lines, line(number).as_bytes());
     }
     drop(guard);
     assert_eq!(sink.text(), expected);
@@ -74,9 +72,7 @@ fn a_burst_of_lines_is_written_in_a_few_calls_not_one_per_line() {
     let sink = Recorded::default();
     let (lines, guard) = spawn(sink.clone()).unwrap();
     for number in 0..1_000 {
-        (&mut lines.make_writer())
-            .write_all(line(number).as_bytes())
-            .unwrap();
+        log(&lines, line(number).as_bytes());
     }
     drop(guard);
     // 23 KiB arrive in well under the writer's gathering time; one write
@@ -90,9 +86,7 @@ fn a_line_reaches_the_sink_without_waiting_for_more_lines_or_the_guard() {
     let sink = Recorded::default();
     let (lines, _guard) = spawn(sink.clone()).unwrap();
     for round in 0..3 {
-        (&mut lines.make_writer())
-            .write_all(line(round).as_bytes())
-            .unwrap();
+        log(&lines, line(round).as_bytes());
         let started = Instant::now();
         while !sink.text().contains(&line(round)) {
             assert!(
