@@ -145,9 +145,12 @@ impl Shared {
 
     fn append(&self, line: &[u8]) {
         let mut pending = self.lock();
-        if pending.bytes.len() + line.len() > PENDING_LIMIT {
+        // A line longer than the limit still goes out when it waits alone;
+        // nothing is written once the writer has stopped.
+        let full = !pending.bytes.is_empty() && pending.bytes.len() + line.len() > PENDING_LIMIT;
+        if full || pending.finished {
             drop(pending);
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.count_dropped(1);
             return;
         }
         pending.bytes.extend_from_slice(line);
@@ -163,12 +166,17 @@ impl Shared {
         }
     }
 
+    fn count_dropped(&self, lines: u64) {
+        self.dropped.fetch_add(lines, Ordering::Relaxed);
+    }
+
     fn write_until_closed(&self, mut sink: impl Write) {
         let mut writing = Vec::with_capacity(WRITE_NOW);
         while self.take_when_gathered(&mut writing) {
-            // Nothing to do about a failing stderr but to go on: the next
-            // lines may get through.
-            let _ = sink.write_all(&writing).and_then(|()| sink.flush());
+            // Nothing to do about a failing stderr but to count the lines it
+            // lost and go on: the next ones may get through.
+            let unwritten = write_out(&mut sink, &writing);
+            self.count_dropped(unwritten.iter().filter(|&&byte| byte == b'\n').count() as u64);
             writing.clear();
             // A burst may have grown the buffer; idle memory stays small.
             writing.shrink_to(WRITE_NOW);
@@ -205,6 +213,21 @@ impl Shared {
         std::mem::swap(&mut pending.bytes, writing);
         true
     }
+}
+
+/// Writes `bytes` to `sink` and flushes it; answers what a failing sink did
+/// not take.
+fn write_out<'a>(sink: &mut impl Write, mut bytes: &'a [u8]) -> &'a [u8] {
+    while !bytes.is_empty() {
+        match sink.write(bytes) {
+            Ok(0) => break,
+            Ok(written) => bytes = &bytes[written..],
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    let _ = sink.flush();
+    bytes
 }
 
 /// One log line: the formatter writes each line in one `write_all`.

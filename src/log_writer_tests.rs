@@ -75,9 +75,10 @@ fn a_burst_of_lines_is_written_in_a_few_calls_not_one_per_line() {
         log(&lines, line(number).as_bytes());
     }
     drop(guard);
-    // 23 KiB arrive in well under the writer's gathering time; one write
-    // per line is what tracing-appender did.
-    assert!(sink.writes() <= 20, "{} writes", sink.writes());
+    // 23 KiB arrive in well under the writer's gathering time (a busy
+    // machine may split them into a few more); one write per line is what
+    // tracing-appender did.
+    assert!(sink.writes() <= 100, "{} writes", sink.writes());
     assert_eq!(sink.text().lines().count(), 1_000);
 }
 
@@ -127,4 +128,59 @@ fn a_stalled_sink_drops_and_counts_lines_and_never_blocks_the_caller() {
         "the guard waited for the stalled sink"
     );
     drop(release);
+}
+
+/// A sink that takes the first `accepts` bytes, then fails every write.
+struct Failing {
+    accepts: usize,
+}
+
+impl Write for Failing {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.accepts == 0 {
+            return Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        }
+        let taken = bytes.len().min(self.accepts);
+        self.accepts -= taken;
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn lines_a_failing_sink_did_not_take_are_counted_as_dropped() {
+    let taken = line(0).len() * 10 + 3;
+    let (lines, guard) = spawn(Failing { accepts: taken }).unwrap();
+    for number in 0..100 {
+        log(&lines, line(number).as_bytes());
+    }
+    drop(guard);
+    // The eleventh line was cut short: it counts as lost with the 89 after.
+    assert_eq!(lines.dropped_lines(), 90);
+}
+
+#[test]
+fn lines_after_the_writer_stopped_are_counted_as_dropped() {
+    let sink = Recorded::default();
+    let (lines, guard) = spawn(sink.clone()).unwrap();
+    log(&lines, line(0).as_bytes());
+    drop(guard);
+    log(&lines, line(1).as_bytes());
+    assert_eq!(sink.text(), line(0));
+    assert_eq!(lines.dropped_lines(), 1);
+}
+
+#[test]
+fn a_line_longer_than_the_buffer_is_written_when_it_waits_alone() {
+    let sink = Recorded::default();
+    let (lines, guard) = spawn(sink.clone()).unwrap();
+    let mut long = vec![b'x'; PENDING_LIMIT * 2];
+    long.push(b'\n');
+    log(&lines, &long);
+    drop(guard);
+    assert_eq!(sink.text().len(), long.len());
+    assert_eq!(lines.dropped_lines(), 0);
 }

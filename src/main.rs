@@ -138,28 +138,33 @@ fn print_openapi() -> ExitCode {
 }
 
 async fn serve(config: Config) -> ExitCode {
-    let _log_writer = match neptun_accounts::logging::init(config.log_format) {
+    let log_writer = match neptun_accounts::logging::init(config.log_format) {
         Ok(guard) => guard,
         Err(err) => return fail(&format!("cannot start the log writer: {err}")),
     };
+    let served = serve_until_stopped(config).await;
+    // The lines logged on the way to a failure are written before it.
+    drop(log_writer);
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
+    }
+}
+
+async fn serve_until_stopped(config: Config) -> Result<(), String> {
     let listen = config.listen;
     let database = config.database.database_url.to_string();
-    let app = match App::build(config).await {
-        Ok(app) => app,
-        Err(err) => return fail(&err.to_string()),
-    };
-    let listener = match TcpListener::bind(listen).await {
-        Ok(listener) => listener,
-        Err(err) => return fail(&format!("cannot listen on {listen}: {err}")),
-    };
+    let app = App::build(config).await.map_err(|err| err.to_string())?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|err| format!("cannot listen on {listen}: {err}"))?;
     let address = listener
         .local_addr()
         .map_or_else(|_| listen.to_string(), |bound| bound.to_string());
     tracing::info!(%address, %database, "neptun-accounts listening");
-    match app.serve(listener, shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => fail(&format!("server error: {err}")),
-    }
+    app.serve(listener, shutdown_signal())
+        .await
+        .map_err(|err| format!("server error: {err}"))
 }
 
 /// `--help`, `--version` and the help shown for missing arguments print as
