@@ -16,7 +16,7 @@ use crate::log_line::TextLine;
 use crate::log_timestamp::UtcMicros;
 use crate::log_writer::{self, FlushGuard, LogLines};
 
-/// Counts the lines dropped because the log writer could not keep up.
+/// The log writer's handle, kept for its count of dropped lines.
 static WRITER: OnceLock<LogLines> = OnceLock::new();
 
 /// Installs the global subscriber; `RUST_LOG` defaults to `info`. Lines are
@@ -31,7 +31,6 @@ pub fn init(format: LogFormat) -> std::io::Result<FlushGuard> {
     let _ = WRITER.set(writer.clone());
     let lines = fmt::layer()
         .with_writer(writer)
-        .with_timer(UtcMicros)
         .with_ansi(std::io::stderr().is_terminal());
     let registry = tracing_subscriber::registry();
     match format {
@@ -43,7 +42,9 @@ pub fn init(format: LogFormat) -> std::io::Result<FlushGuard> {
                     .with_filter(filter),
             )
             .init(),
-        LogFormat::Json => registry.with(lines.json().with_filter(filter)).init(),
+        LogFormat::Json => registry
+            .with(lines.json().with_timer(UtcMicros).with_filter(filter))
+            .init(),
     }
     Ok(guard)
 }
