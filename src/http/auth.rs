@@ -13,7 +13,9 @@ use super::client_origin::Client;
 use super::json_body::JsonObject;
 use super::openapi::{BodyRouteRefusals, ErrorBody, LoginRequest, SessionBody, SignUpRequest};
 use super::second_factor_login::{FirstFactor, start_challenge};
-use super::session::{CurrentSession, MaybeSession, SignedOut, clearing_cookie, session_cookie};
+use super::session::{
+    CurrentSession, MaybeSession, MaybeSessionRow, SignedOut, clearing_cookie, session_cookie,
+};
 use super::throttle;
 use super::validation::{Issues, email_field, password_field, string_field};
 use crate::domain::email::Email;
@@ -253,7 +255,7 @@ pub async fn logout(
         (status = 401, description = "No valid session (`Content-Length: 0`)."),
     )
 )]
-pub async fn check(MaybeSession(session): MaybeSession) -> Response {
+pub async fn check(MaybeSessionRow(session): MaybeSessionRow) -> Response {
     let status = match session {
         Some(_) => StatusCode::OK,
         None => StatusCode::UNAUTHORIZED,

@@ -14,10 +14,11 @@ use cookie::{Cookie, SameSite};
 
 use super::AppState;
 use crate::domain::session::SessionRow;
-use crate::domain::session_token::SessionToken;
+use crate::domain::session_token::{SessionToken, SessionTokenHash};
 use crate::domain::time::Timestamp;
 use crate::domain::user::User;
 use crate::error::ApiError;
+use crate::store::{SessionWithUser, Store, StoreError};
 
 /// The session cookie's name and `Secure` attribute, as configured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +56,10 @@ pub struct CurrentSession {
 /// The request's session, if it has a live one.
 pub struct MaybeSession(pub Option<CurrentSession>);
 
+/// The request's live session without its user, for an answer that names
+/// no user: one lookup fewer than [`MaybeSession`].
+pub struct MaybeSessionRow(pub Option<SessionRow>);
+
 /// A request without a live session (sign-up, login); one with gets 403.
 pub struct SignedOut;
 
@@ -80,19 +85,26 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let state = AppState::from_ref(state);
-        let Some(cookie_value) = session_cookie_value(&parts.headers, state.cookie.name) else {
-            return Ok(Self(None));
-        };
-        let session = match SessionToken::parse(&cookie_value) {
-            Some(token) => load_live_session(&state, token).await?,
-            None => None,
-        };
-        if session.is_none()
-            && let Some(flag) = parts.extensions.get::<StaleCookieFlag>()
-        {
-            flag.0.store(true, Ordering::Relaxed);
-        }
-        Ok(Self(session))
+        let live = live_session::<SessionWithUser>(parts, &state).await?;
+        Ok(Self(live.map(|(token, found)| CurrentSession {
+            token,
+            session: found.session,
+            user: found.user,
+        })))
+    }
+}
+
+impl<S> FromRequestParts<S> for MaybeSessionRow
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        let live = live_session::<SessionRow>(parts, &state).await?;
+        Ok(Self(live.map(|(_, row)| row)))
     }
 }
 
@@ -111,35 +123,86 @@ where
     }
 }
 
-async fn load_live_session(
+/// What a session extractor reads: the session with its user, or alone.
+trait SessionRead: Sized {
+    fn find(
+        store: &Arc<dyn Store>,
+        token_hash: SessionTokenHash,
+    ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send;
+
+    fn row(&self) -> &SessionRow;
+}
+
+impl SessionRead for SessionWithUser {
+    fn find(
+        store: &Arc<dyn Store>,
+        token_hash: SessionTokenHash,
+    ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send {
+        store.find_session(token_hash)
+    }
+
+    fn row(&self) -> &SessionRow {
+        &self.session
+    }
+}
+
+impl SessionRead for SessionRow {
+    fn find(
+        store: &Arc<dyn Store>,
+        token_hash: SessionTokenHash,
+    ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send {
+        store.find_session_row(token_hash)
+    }
+
+    fn row(&self) -> &SessionRow {
+        self
+    }
+}
+
+/// The request's cookie, and what it names if that is a live session
+/// (touched when due); raises the stale-cookie flag when it names none.
+async fn live_session<R: SessionRead>(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<(SessionToken, R)>, ApiError> {
+    let Some(cookie_value) = session_cookie_value(&parts.headers, state.cookie.name) else {
+        return Ok(None);
+    };
+    let live = match SessionToken::parse(&cookie_value) {
+        Some(token) => load_live_session::<R>(state, token).await?,
+        None => None,
+    };
+    if live.is_none()
+        && let Some(flag) = parts.extensions.get::<StaleCookieFlag>()
+    {
+        flag.0.store(true, Ordering::Relaxed);
+    }
+    Ok(live)
+}
+
+async fn load_live_session<R: SessionRead>(
     state: &AppState,
     token: SessionToken,
-) -> Result<Option<CurrentSession>, ApiError> {
+) -> Result<Option<(SessionToken, R)>, ApiError> {
     let token_hash = token.hash();
-    let Some(found) = state
-        .store
-        .find_session(token_hash)
+    let Some(found) = R::find(&state.store, token_hash)
         .await
         .map_err(anyhow::Error::from)?
     else {
         return Ok(None);
     };
     let now = Timestamp::now();
-    if !state.sessions.is_live(&found.session, now) {
+    if !state.sessions.is_live(found.row(), now) {
         return Ok(None);
     }
-    if state.sessions.needs_touch(&found.session, now) {
+    if state.sessions.needs_touch(found.row(), now) {
         state
             .store
             .touch_session(token_hash, now)
             .await
             .map_err(anyhow::Error::from)?;
     }
-    Ok(Some(CurrentSession {
-        token,
-        session: found.session,
-        user: found.user,
-    }))
+    Ok(Some((token, found)))
 }
 
 /// The first value of the session cookie `name` among the request's cookies.

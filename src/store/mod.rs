@@ -192,6 +192,15 @@ pub trait Store:
         token_hash: SessionTokenHash,
     ) -> Result<Option<SessionWithUser>, StoreError>;
 
+    /// The session with this token hash alone, for a check that answers no
+    /// user: one lookup where [`Store::find_session`] joins the user's row.
+    /// A session row implies its user (deleting a user deletes its
+    /// sessions in the same transaction).
+    async fn find_session_row(
+        &self,
+        token_hash: SessionTokenHash,
+    ) -> Result<Option<SessionRow>, StoreError>;
+
     /// Records use of a session for idle expiry.
     async fn touch_session(
         &self,

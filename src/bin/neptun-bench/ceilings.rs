@@ -109,8 +109,8 @@ fn open_like_the_store(path: &Path) -> rusqlite::Result<Connection> {
 /// The store's session read (src/store/sqlite/mod.rs, `SELECT_SESSION`;
 /// the PostgreSQL store's differs only in its placeholder).
 pub const SELECT_SESSION: &str = "
-    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email,
-           s.public_id
+    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at,
+           s.public_id, u.email
     FROM sessions AS s JOIN users AS u ON u.id = s.user_id
     WHERE s.token_hash = ?1";
 

@@ -20,7 +20,10 @@ use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
 
 use self::connect::{from_driver, unreachable};
-use self::rows::{SELECT_SESSION, insert_session, insert_user, session_from_row};
+use self::rows::{
+    SELECT_SESSION, SELECT_SESSION_ROW, insert_session, insert_user, session_from_row,
+    session_with_user,
+};
 use self::throttle::record_password_change;
 use super::{
     AccountUpdate, AccountUpdated, Credentials, NewSession, NewUser, PoolStatus, SessionWithUser,
@@ -29,6 +32,7 @@ use super::{
 use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
 use crate::domain::event::NewEvent;
+use crate::domain::session::SessionRow;
 use crate::domain::session_token::SessionTokenHash;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
@@ -259,6 +263,22 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let statement = client
             .prepare_cached(SELECT_SESSION)
+            .await
+            .map_err(from_driver)?;
+        let row = client
+            .query_opt(&statement, &[&token_hash.0.as_slice()])
+            .await
+            .map_err(from_driver)?;
+        Ok(row.map(|row| session_with_user(token_hash, &row)))
+    }
+
+    async fn find_session_row(
+        &self,
+        token_hash: SessionTokenHash,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(SELECT_SESSION_ROW)
             .await
             .map_err(from_driver)?;
         let row = client

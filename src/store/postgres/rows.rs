@@ -11,11 +11,16 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::store::{NewSession, NewUser, SessionWithUser, StoreError};
 
+/// The session's columns come first, in [`SELECT_SESSION_ROW`]'s order.
 pub(super) const SELECT_SESSION: &str = "
-    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email,
-           s.public_id
+    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at,
+           s.public_id, u.email
     FROM sessions AS s JOIN users AS u ON u.id = s.user_id
     WHERE s.token_hash = $1";
+
+pub(super) const SELECT_SESSION_ROW: &str = "
+    SELECT user_id, created_at, authenticated_at, last_seen_at, logged_in_at, public_id
+    FROM sessions WHERE token_hash = $1";
 
 pub(super) const INSERT_SESSION: &str = "
     INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at,
@@ -94,21 +99,25 @@ pub(super) async fn insert_session(
     super::history::insert_event(client, &new.event).await
 }
 
-pub(super) fn session_from_row(token_hash: SessionTokenHash, row: &Row) -> SessionWithUser {
-    let user_id = UserId::from_trusted(row.get(0));
-    SessionWithUser {
-        session: SessionRow {
-            token_hash,
-            public_id: row.get(6),
-            user_id: user_id.clone(),
-            created_at: Timestamp::from_millis(row.get(1)),
-            authenticated_at: Timestamp::from_millis(row.get(2)),
-            last_seen_at: Timestamp::from_millis(row.get(3)),
-            logged_in_at: Timestamp::from_millis(row.get(4)),
-        },
-        user: User {
-            id: user_id,
-            email: Email::from_trusted(row.get(5)),
-        },
+/// A row of [`SELECT_SESSION`].
+pub(super) fn session_with_user(token_hash: SessionTokenHash, row: &Row) -> SessionWithUser {
+    let session = session_from_row(token_hash, row);
+    let user = User {
+        id: session.user_id.clone(),
+        email: Email::from_trusted(row.get(6)),
+    };
+    SessionWithUser { session, user }
+}
+
+/// The session from the first six columns of [`SELECT_SESSION_ROW`].
+pub(super) fn session_from_row(token_hash: SessionTokenHash, row: &Row) -> SessionRow {
+    SessionRow {
+        token_hash,
+        user_id: UserId::from_trusted(row.get(0)),
+        created_at: Timestamp::from_millis(row.get(1)),
+        authenticated_at: Timestamp::from_millis(row.get(2)),
+        last_seen_at: Timestamp::from_millis(row.get(3)),
+        logged_in_at: Timestamp::from_millis(row.get(4)),
+        public_id: row.get(5),
     }
 }

@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension};
 
 use self::connection::ReadPool;
-use self::rows::{FIND_CREDENTIALS, SELECT_SESSION, insert_session, insert_user, session_from_row};
+use self::rows::{FIND_CREDENTIALS, insert_session, insert_user};
 use self::throttle::record_password_change;
 use self::writer::Writer;
 use super::{
@@ -37,6 +37,7 @@ use crate::config::SqliteSynchronous;
 use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
 use crate::domain::event::NewEvent;
+use crate::domain::session::SessionRow;
 use crate::domain::session_token::SessionTokenHash;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
@@ -289,17 +290,17 @@ impl Store for SqliteStore {
         &self,
         token_hash: SessionTokenHash,
     ) -> Result<Option<SessionWithUser>, StoreError> {
-        self.readers
-            .read(move |connection| {
-                let found = connection
-                    .prepare_cached(SELECT_SESSION)?
-                    .query_row([token_hash.0.as_slice()], |row| {
-                        session_from_row(token_hash, row)
-                    })
-                    .optional()?;
-                Ok(found)
-            })
-            .await
+        let find = move |connection: &Connection| Ok(rows::find_session(connection, token_hash)?);
+        self.readers.read(find).await
+    }
+
+    async fn find_session_row(
+        &self,
+        token_hash: SessionTokenHash,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        let find =
+            move |connection: &Connection| Ok(rows::find_session_row(connection, token_hash)?);
+        self.readers.read(find).await
     }
 
     async fn touch_session(

@@ -1,7 +1,7 @@
 //! Rows shared by the store's operations and the admin commands: inserting
 //! users and sessions, reading a session with its user.
 
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::domain::email::Email;
 use crate::domain::session::SessionRow;
@@ -16,11 +16,16 @@ pub(super) const FIND_CREDENTIALS: &str = "
            EXISTS (SELECT 1 FROM totp AS t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL)
     FROM users AS u WHERE u.email = ?1";
 
+/// The session's columns come first, in [`SELECT_SESSION_ROW`]'s order.
 pub(super) const SELECT_SESSION: &str = "
-    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at, u.email,
-           s.public_id
+    SELECT s.user_id, s.created_at, s.authenticated_at, s.last_seen_at, s.logged_in_at,
+           s.public_id, u.email
     FROM sessions AS s JOIN users AS u ON u.id = s.user_id
     WHERE s.token_hash = ?1";
+
+pub(super) const SELECT_SESSION_ROW: &str = "
+    SELECT user_id, created_at, authenticated_at, last_seen_at, logged_in_at, public_id
+    FROM sessions WHERE token_hash = ?1";
 
 pub(super) const INSERT_SESSION: &str = "
     INSERT INTO sessions (token_hash, user_id, created_at, authenticated_at, last_seen_at,
@@ -65,24 +70,44 @@ pub(super) fn insert_session(connection: &Connection, new: &NewSession) -> rusql
     super::history::insert_event(connection, &new.event)
 }
 
-pub(super) fn session_from_row(
+pub(super) fn find_session(
+    connection: &Connection,
     token_hash: SessionTokenHash,
-    row: &Row<'_>,
-) -> rusqlite::Result<SessionWithUser> {
-    let user_id = UserId::from_trusted(row.get(0)?);
-    Ok(SessionWithUser {
-        session: SessionRow {
-            token_hash,
-            public_id: row.get(6)?,
-            user_id: user_id.clone(),
-            created_at: Timestamp::from_millis(row.get(1)?),
-            authenticated_at: Timestamp::from_millis(row.get(2)?),
-            last_seen_at: Timestamp::from_millis(row.get(3)?),
-            logged_in_at: Timestamp::from_millis(row.get(4)?),
-        },
-        user: User {
-            id: user_id,
-            email: Email::from_trusted(row.get(5)?),
-        },
+) -> rusqlite::Result<Option<SessionWithUser>> {
+    connection
+        .prepare_cached(SELECT_SESSION)?
+        .query_row([token_hash.0.as_slice()], |row| {
+            let session = session_from_row(token_hash, row)?;
+            let user = User {
+                id: session.user_id.clone(),
+                email: Email::from_trusted(row.get(6)?),
+            };
+            Ok(SessionWithUser { session, user })
+        })
+        .optional()
+}
+
+pub(super) fn find_session_row(
+    connection: &Connection,
+    token_hash: SessionTokenHash,
+) -> rusqlite::Result<Option<SessionRow>> {
+    connection
+        .prepare_cached(SELECT_SESSION_ROW)?
+        .query_row([token_hash.0.as_slice()], |row| {
+            session_from_row(token_hash, row)
+        })
+        .optional()
+}
+
+/// The session from the first six columns of [`SELECT_SESSION_ROW`].
+fn session_from_row(token_hash: SessionTokenHash, row: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        token_hash,
+        user_id: UserId::from_trusted(row.get(0)?),
+        created_at: Timestamp::from_millis(row.get(1)?),
+        authenticated_at: Timestamp::from_millis(row.get(2)?),
+        last_seen_at: Timestamp::from_millis(row.get(3)?),
+        logged_in_at: Timestamp::from_millis(row.get(4)?),
+        public_id: row.get(5)?,
     })
 }

@@ -6,20 +6,22 @@ use rusqlite::StatementStatus;
 
 use super::connection::open;
 use super::migrations::migrate;
-use super::rows::SELECT_SESSION;
+use super::rows::{SELECT_SESSION, SELECT_SESSION_ROW};
 use crate::config::SqliteSynchronous;
 
 #[test]
-fn the_session_read_is_not_recompiled_when_its_token_changes() {
+fn the_session_reads_are_not_recompiled_when_their_token_changes() {
     let directory = tempfile::tempdir().expect("temp dir");
     let path = directory.path().join("statements.db");
     let mut connection = open(&path, SqliteSynchronous::Normal).expect("open");
     migrate(&mut connection).expect("migrate");
-    for token in [[1_u8; 32], [2; 32], [3; 32], [4; 32]] {
-        let mut statement = connection.prepare_cached(SELECT_SESSION).expect("prepare");
-        let mut rows = statement.query([token.as_slice()]).expect("query");
-        assert!(rows.next().expect("step").is_none());
+    for sql in [SELECT_SESSION, SELECT_SESSION_ROW] {
+        for token in [[1_u8; 32], [2; 32], [3; 32], [4; 32]] {
+            let mut statement = connection.prepare_cached(sql).expect("prepare");
+            let mut rows = statement.query([token.as_slice()]).expect("query");
+            assert!(rows.next().expect("step").is_none());
+        }
+        let statement = connection.prepare_cached(sql).expect("prepare");
+        assert_eq!(statement.get_status(StatementStatus::RePrepare), 0, "{sql}");
     }
-    let statement = connection.prepare_cached(SELECT_SESSION).expect("prepare");
-    assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
 }
