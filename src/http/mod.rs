@@ -6,6 +6,7 @@ mod address_slots;
 mod auth;
 pub mod client_address;
 mod client_origin;
+mod cookie_header;
 mod events;
 mod front_door;
 mod guard;

@@ -13,6 +13,7 @@ use axum::response::Response;
 use cookie::{Cookie, SameSite};
 
 use super::AppState;
+use super::cookie_header::cookie_value;
 use crate::domain::session::SessionRow;
 use crate::domain::session_token::{SessionToken, SessionTokenHash};
 use crate::domain::time::Timestamp;
@@ -165,10 +166,10 @@ async fn live_session<R: SessionRead>(
     parts: &Parts,
     state: &AppState,
 ) -> Result<Option<(SessionToken, R)>, ApiError> {
-    let Some(cookie_value) = session_cookie_value(&parts.headers, state.cookie.name) else {
+    let Some(cookie_value) = cookie_value(&parts.headers, state.cookie.name) else {
         return Ok(None);
     };
-    let live = match SessionToken::parse(&cookie_value) {
+    let live = match SessionToken::parse(cookie_value) {
         Some(token) => load_live_session::<R>(state, token).await?,
         None => None,
     };
@@ -203,18 +204,6 @@ async fn load_live_session<R: SessionRead>(
             .map_err(anyhow::Error::from)?;
     }
     Ok(Some((token, found)))
-}
-
-/// The first value of the session cookie `name` among the request's cookies.
-pub(super) fn session_cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == name)
-        .map(|cookie| cookie.value().to_owned())
 }
 
 /// `Set-Cookie` for a session token living `max_age_secs` more seconds.
@@ -328,18 +317,6 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_session_cookie_among_others_and_across_headers() {
-        let mut headers = HeaderMap::new();
-        headers.append(COOKIE, HeaderValue::from_static("theme=dark; other=1"));
-        headers.append(COOKIE, HeaderValue::from_static("a=b; neptun-session=abc"));
-        let name = SessionCookie::PLAIN_NAME;
-        assert_eq!(session_cookie_value(&headers, name).as_deref(), Some("abc"));
-        headers.clear();
-        headers.append(COOKIE, HeaderValue::from_static("neptun-sessionx=1"));
-        assert_eq!(session_cookie_value(&headers, name), None);
-    }
-
-    #[test]
     fn the_host_prefixed_cookie_is_secure_on_path_root_without_a_domain() {
         let token = SessionToken::generate().unwrap();
         let text = session_cookie(&token, 60, SessionCookie::new(true, true))
@@ -349,31 +326,5 @@ mod tests {
         assert!(text.starts_with("__Host-neptun-session="), "{text}");
         assert!(text.contains("Secure") && text.contains("Path=/"), "{text}");
         assert!(!text.contains("Domain"), "{text}");
-    }
-
-    #[test]
-    fn the_first_of_several_session_cookies_wins_within_and_across_headers() {
-        let mut headers = HeaderMap::new();
-        headers.append(
-            COOKIE,
-            HeaderValue::from_static("neptun-session=first; neptun-session=second"),
-        );
-        assert_eq!(
-            session_cookie_value(&headers, SessionCookie::PLAIN_NAME).as_deref(),
-            Some("first")
-        );
-        headers.append(COOKIE, HeaderValue::from_static("neptun-session=third"));
-        assert_eq!(
-            session_cookie_value(&headers, SessionCookie::PLAIN_NAME).as_deref(),
-            Some("first")
-        );
-        headers.clear();
-        headers.append(COOKIE, HeaderValue::from_static("theme=dark"));
-        headers.append(COOKIE, HeaderValue::from_static("neptun-session=early"));
-        headers.append(COOKIE, HeaderValue::from_static("neptun-session=late"));
-        assert_eq!(
-            session_cookie_value(&headers, SessionCookie::PLAIN_NAME).as_deref(),
-            Some("early")
-        );
     }
 }

@@ -7,7 +7,8 @@ use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine as _;
 use cookie::{Cookie, SameSite};
 
-use super::super::session::{SessionCookie, header_value, session_cookie_value};
+use super::super::cookie_header::cookie_value;
+use super::super::session::{SessionCookie, header_value};
 use crate::domain::totp::BrowserBinding;
 
 /// How long a flow, and the cookie that holds it, lives.
@@ -34,11 +35,13 @@ impl FlowCookie {
 
     /// The request's flow cookie, if it carries a well-formed one.
     pub fn presented(headers: &HeaderMap, settings: SessionCookie) -> Option<Self> {
-        let value = session_cookie_value(headers, name(settings))?;
+        let value = cookie_value(headers, name(settings))?;
         let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(value.as_bytes())
             .ok()?;
-        (decoded.len() == 32).then_some(Self { value })
+        (decoded.len() == 32).then(|| Self {
+            value: value.to_owned(),
+        })
     }
 
     /// What the database stores and matches: SHA-256 of the value.
