@@ -20,6 +20,9 @@ use crate::{Plan, progress, seed};
 /// How far ahead seeded sessions are marked as last seen (see [`seed::seed`]).
 const SEEN_AHEAD: Duration = Duration::from_secs(3_600);
 
+/// The longest the idle RSS waits for the server's start-up work.
+const IDLE_LIMIT: Duration = Duration::from_secs(20);
+
 /// Everything measured on one database size.
 pub struct PhaseResult {
     pub users: u32,
@@ -153,7 +156,12 @@ impl Runner<'_> {
         let start_to_listening = serving.start_to_listening;
         serving.wait_healthy()?;
         std::thread::sleep(plan.idle_settle);
+        let idle_after = process::wait_idle(serving.pid(), IDLE_LIMIT)?;
         let idle_rss_kib = process::memory_kib(serving.pid(), "VmRSS")?;
+        progress(&format!(
+            "{users} users: idle {:.1} s after listening",
+            (plan.idle_settle + idle_after).as_secs_f64()
+        ));
         let target = self.target(&[&serving]);
 
         let mut scenarios = Vec::new();

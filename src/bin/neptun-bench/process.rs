@@ -64,6 +64,23 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
     ))
 }
 
+/// Waits until the process `pid` has used at most 2 % of a core for half
+/// a second, or `limit` has passed; answers how long that took. A server
+/// still busy with start-up work in the background (the session sweep
+/// walks a million sessions in about 3 s) is not idle yet.
+pub fn wait_idle(pid: u32, limit: Duration) -> anyhow::Result<Duration> {
+    const WINDOW: Duration = Duration::from_millis(500);
+    let started = Instant::now();
+    loop {
+        let before = cpu_time(pid)?;
+        std::thread::sleep(WINDOW);
+        let used = cpu_time(pid)?.saturating_sub(before);
+        if used <= WINDOW / 50 || started.elapsed() >= limit {
+            return Ok(started.elapsed());
+        }
+    }
+}
+
 /// Busy and total time of one core since boot, in clock ticks (`/proc/stat`).
 pub fn core_ticks(core: usize) -> anyhow::Result<(u64, u64)> {
     cpu_ticks(&format!("cpu{core} "))
