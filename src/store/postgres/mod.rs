@@ -18,6 +18,7 @@ mod ways_in;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
+use tokio_postgres::Row;
 
 use self::connect::{from_driver, unreachable};
 use self::rows::{
@@ -53,6 +54,20 @@ impl PostgresStore {
 
     async fn client(&self) -> Result<Object, StoreError> {
         self.pool.get().await.map_err(unreachable)
+    }
+
+    /// The row `sql` (a session read) finds by the session's token hash.
+    async fn session_by_hash(
+        &self,
+        sql: &str,
+        token_hash: &SessionTokenHash,
+    ) -> Result<Option<Row>, StoreError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(from_driver)?;
+        client
+            .query_opt(&statement, &[&token_hash.0.as_slice()])
+            .await
+            .map_err(from_driver)
     }
 }
 
@@ -260,15 +275,7 @@ impl Store for PostgresStore {
         &self,
         token_hash: SessionTokenHash,
     ) -> Result<Option<SessionWithUser>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(SELECT_SESSION)
-            .await
-            .map_err(from_driver)?;
-        let row = client
-            .query_opt(&statement, &[&token_hash.0.as_slice()])
-            .await
-            .map_err(from_driver)?;
+        let row = self.session_by_hash(SELECT_SESSION, &token_hash).await?;
         Ok(row.map(|row| session_with_user(token_hash, &row)))
     }
 
@@ -276,15 +283,9 @@ impl Store for PostgresStore {
         &self,
         token_hash: SessionTokenHash,
     ) -> Result<Option<SessionRow>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(SELECT_SESSION_ROW)
-            .await
-            .map_err(from_driver)?;
-        let row = client
-            .query_opt(&statement, &[&token_hash.0.as_slice()])
-            .await
-            .map_err(from_driver)?;
+        let row = self
+            .session_by_hash(SELECT_SESSION_ROW, &token_hash)
+            .await?;
         Ok(row.map(|row| session_from_row(token_hash, &row)))
     }
 

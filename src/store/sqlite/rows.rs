@@ -74,27 +74,36 @@ pub(super) fn find_session(
     connection: &Connection,
     token_hash: SessionTokenHash,
 ) -> rusqlite::Result<Option<SessionWithUser>> {
-    connection
-        .prepare_cached(SELECT_SESSION)?
-        .query_row([token_hash.0.as_slice()], |row| {
-            let session = session_from_row(token_hash, row)?;
-            let user = User {
-                id: session.user_id.clone(),
-                email: Email::from_trusted(row.get(6)?),
-            };
-            Ok(SessionWithUser { session, user })
-        })
-        .optional()
+    session_by_hash(connection, SELECT_SESSION, token_hash, |session, row| {
+        let user = User {
+            id: session.user_id.clone(),
+            email: Email::from_trusted(row.get(6)?),
+        };
+        Ok(SessionWithUser { session, user })
+    })
 }
 
 pub(super) fn find_session_row(
     connection: &Connection,
     token_hash: SessionTokenHash,
 ) -> rusqlite::Result<Option<SessionRow>> {
+    session_by_hash(connection, SELECT_SESSION_ROW, token_hash, |session, _| {
+        Ok(session)
+    })
+}
+
+/// The row `sql` (a session read) finds by the session's token hash,
+/// its session decoded and handed to `finish` with the rest of the row.
+fn session_by_hash<T>(
+    connection: &Connection,
+    sql: &str,
+    token_hash: SessionTokenHash,
+    finish: impl FnOnce(SessionRow, &Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
     connection
-        .prepare_cached(SELECT_SESSION_ROW)?
+        .prepare_cached(sql)?
         .query_row([token_hash.0.as_slice()], |row| {
-            session_from_row(token_hash, row)
+            finish(session_from_row(token_hash, row)?, row)
         })
         .optional()
 }
