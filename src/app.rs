@@ -54,7 +54,7 @@ impl App {
         let store = store::connect(
             &config.database.database_url,
             StoreOptions {
-                sqlite_synchronous: config.database.sqlite_synchronous,
+                sqlite: config.database.sqlite_tuning(),
                 max_connections: config.database.database_max_connections,
             },
         )

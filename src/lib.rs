@@ -18,6 +18,7 @@ mod log_timestamp;
 mod log_writer;
 pub mod logging;
 pub mod mail;
+pub mod mapped_memory;
 pub mod oauth;
 pub mod store;
 pub mod telemetry;

@@ -78,7 +78,7 @@ impl Admin {
         let store = store::connect_admin(
             &database.database_url,
             StoreOptions {
-                sqlite_synchronous: database.sqlite_synchronous,
+                sqlite: database.sqlite_tuning(),
                 max_connections: database.database_max_connections.min(2),
             },
         )

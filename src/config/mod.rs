@@ -18,7 +18,7 @@ pub use self::network::{AllowedHost, ProxyNetwork};
 pub use self::passkeys::{PasskeyMode, PasskeySettings};
 pub use self::providers::{ClientCredentials, OidcProviderSetting, ProviderSettings, ProviderUrl};
 pub use self::serve::Config;
-pub use self::shared::{Argon2Settings, DatabaseSettings, PasswordRules};
+pub use self::shared::{Argon2Settings, DatabaseSettings, PasswordRules, SQLITE_MMAP_MIB_MAX};
 pub use self::values::{
     BlocklistSource, CookiePrefix, DatabaseUrl, LogFormat, Origin, RateQuota, SqliteSynchronous,
     Switch,

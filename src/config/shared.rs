@@ -9,6 +9,7 @@ use clap::{ArgAction, Args};
 use super::values::{BlocklistSource, DatabaseUrl, SqliteSynchronous};
 use super::{ConfigError, fail};
 use crate::domain::password_hasher::HashingCost;
+use crate::store::SqliteTuning;
 
 /// Where the accounts live.
 #[derive(Args, Clone, Debug)]
@@ -44,14 +45,43 @@ pub struct DatabaseSettings {
         value_name = "normal|full"
     )]
     pub sqlite_synchronous: SqliteSynchronous,
+
+    /// MiB of the SQLite file that reads map into memory instead of copying
+    /// page by page (0: none); at most 2047, SQLite's own limit. An I/O
+    /// error on a mapped page ends the process instead of failing a request.
+    #[arg(
+        long,
+        env = "NEPTUN_SQLITE_MMAP_MIB",
+        default_value_t = SQLITE_MMAP_MIB_MAX,
+        value_name = "MIB"
+    )]
+    pub sqlite_mmap_mib: u32,
 }
+
+/// The most of a file SQLite maps (its `SQLITE_MAX_MMAP_SIZE`, 2 GiB less
+/// 64 KiB), in whole MiB; larger `mmap_size` values are cut to it silently.
+pub const SQLITE_MMAP_MIB_MAX: u32 = 2047;
 
 impl DatabaseSettings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.database_max_connections == 0 {
             return fail("--database-max-connections", "must be at least 1");
         }
+        if self.sqlite_mmap_mib > SQLITE_MMAP_MIB_MAX {
+            return fail(
+                "--sqlite-mmap-mib",
+                &format!("SQLite maps at most {SQLITE_MMAP_MIB_MAX} MiB of a file"),
+            );
+        }
         Ok(())
+    }
+
+    /// How the store sets up its SQLite connections.
+    pub fn sqlite_tuning(&self) -> SqliteTuning {
+        SqliteTuning {
+            synchronous: self.sqlite_synchronous,
+            mmap_mib: self.sqlite_mmap_mib,
+        }
     }
 }
 

@@ -245,10 +245,28 @@ pub struct PoolStatus {
     pub in_use: usize,
 }
 
+/// How the SQLite store sets up each of its connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SqliteTuning {
+    pub synchronous: SqliteSynchronous,
+    /// MiB of the file that reads map into memory (0: none).
+    pub mmap_mib: u32,
+}
+
+impl Default for SqliteTuning {
+    /// The defaults of `serve`'s flags.
+    fn default() -> Self {
+        Self {
+            synchronous: SqliteSynchronous::Normal,
+            mmap_mib: crate::config::SQLITE_MMAP_MIB_MAX,
+        }
+    }
+}
+
 /// Store settings that are not part of the URL.
 #[derive(Clone, Copy, Debug)]
 pub struct StoreOptions {
-    pub sqlite_synchronous: SqliteSynchronous,
+    pub sqlite: SqliteTuning,
     /// Most connections one instance opens to PostgreSQL.
     pub max_connections: usize,
 }
@@ -268,7 +286,7 @@ pub async fn connect_admin(
 ) -> Result<Arc<dyn admin::AdminStore>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => {
-            let store = SqliteStore::open(path.clone(), options.sqlite_synchronous).await?;
+            let store = SqliteStore::open(path.clone(), options.sqlite).await?;
             Ok(Arc::new(store))
         }
         DatabaseUrl::Postgres(url) => {

@@ -89,3 +89,37 @@ async fn every_answered_patch_survives_a_sigkill_right_after_the_last_answer(bac
         200
     );
 }
+
+/// One process reads the file through a memory map (the default), the other
+/// with `pread` (`--sqlite-mmap-mib 0`): each sees the other's writes at
+/// once, and a session one ends is ended for the other.
+#[tokio::test]
+async fn a_mapped_reader_sees_another_process_writes_at_once() {
+    let database = Backend::Sqlite.fresh_database().await;
+    let mapped = ServerProcess::start(&database.url(), &[]);
+    let copying = ServerProcess::start(&database.url(), &["--sqlite-mmap-mib", "0"]);
+    let mut on_mapped = Browser::new(&mapped.base_url());
+    assert_eq!(
+        on_mapped
+            .sign_up("mapped@example.com", PASSWORD)
+            .await
+            .status,
+        200
+    );
+    let user_id = on_mapped.user_id().await;
+    let mut on_copying = on_mapped.same_cookie_at(&copying.base_url());
+    let changed = on_copying
+        .patch_json(
+            &format!("/api/users/{user_id}"),
+            &json!({"email": "moved@example.com"}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let mut on_mapped = on_copying.same_cookie_at(&mapped.base_url());
+    let session = on_mapped.get("/api/auth/session").await;
+    assert_eq!(session.status, 200, "{}", session.text);
+    assert_eq!(session.body["user"]["primary_email"], "moved@example.com");
+    assert_eq!(on_mapped.logout().await.status, 200);
+    let mut on_copying = on_mapped.same_cookie_at(&copying.base_url());
+    assert_eq!(on_copying.get("/api/auth/session").await.status, 401);
+}

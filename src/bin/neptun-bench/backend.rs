@@ -89,6 +89,14 @@ pub enum Database {
 }
 
 impl Database {
+    /// The SQLite file, which the server maps into memory to read it.
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        match self {
+            Self::Sqlite { file } => Some(file),
+            Self::Postgres { .. } => None,
+        }
+    }
+
     /// The server's flags that choose this database.
     pub fn server_args(&self) -> Vec<String> {
         match self {

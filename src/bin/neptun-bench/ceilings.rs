@@ -88,7 +88,8 @@ where
 
 /// Opens a connection the way the store does (src/store/sqlite/connection.rs):
 /// no mutex, busy timeout, foreign keys, `synchronous = NORMAL`, 32 cached
-/// statements, plans that do not depend on bound values (QPSG); the
+/// statements, plans that do not depend on bound values (QPSG), reads
+/// through a map of the file as large as `serve` maps by default; the
 /// database is in WAL mode already.
 fn open_like_the_store(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -102,6 +103,11 @@ fn open_like_the_store(path: &Path) -> rusqlite::Result<Connection> {
     connection.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
         true,
+    )?;
+    connection.pragma_update(
+        None,
+        "mmap_size",
+        i64::from(neptun_accounts::config::SQLITE_MMAP_MIB_MAX) << 20,
     )?;
     Ok(connection)
 }

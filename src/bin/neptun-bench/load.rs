@@ -7,6 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -78,6 +79,8 @@ pub struct Target {
     pub servers: Vec<(SocketAddr, u32)>,
     /// Whether PostgreSQL's processes are metered too.
     pub watch_postgres: bool,
+    /// The SQLite file the servers map into memory, if any.
+    pub database_file: Option<PathBuf>,
 }
 
 impl Target {
@@ -85,6 +88,7 @@ impl Target {
         Self {
             servers: vec![(address, pid)],
             watch_postgres,
+            database_file: None,
         }
     }
 
@@ -133,9 +137,22 @@ pub struct RunResult {
     pub usage: Usage,
     /// Peak RSS of the (first) server in the window.
     pub server_peak_rss_kib: Option<u64>,
+    /// Of the RSS when the window opened, the pages of the database file
+    /// that the server's map of it held.
+    pub server_mapped_at_start_kib: u64,
 }
 
 impl RunResult {
+    /// The server's own peak memory: its peak RSS less the pages of the
+    /// database file it had mapped when the window opened. Those are the
+    /// kernel's page cache, which holds them whether SQLite maps or copies
+    /// them, and a map only grows in a run, so this bounds the rest from
+    /// above.
+    pub fn server_peak_own_kib(&self) -> Option<u64> {
+        self.server_peak_rss_kib
+            .map(|peak| peak.saturating_sub(self.server_mapped_at_start_kib))
+    }
+
     pub fn requests(&self) -> u64 {
         self.groups.iter().map(|group| group.requests).sum()
     }
@@ -246,33 +263,38 @@ pub fn run(
     let phase = Rc::new(Cell::new(Phase::Warmup));
     let local = tokio::task::LocalSet::new();
     let pids = target.pids();
-    let (window, usage, server_peak_rss_kib, returned) = local.block_on(runtime, async {
-        let mut handles = Vec::with_capacity(drivers.len());
-        for (driver, recorder) in drivers {
-            handles.push(tokio::task::spawn_local(drive(
-                driver,
-                Rc::clone(&phase),
-                recorder,
-            )));
-        }
-        tokio::time::sleep(timing.warmup).await;
-        let peak_resettable = process::reset_peak_rss(pids[0]);
-        let meter = Meter::start(&pids, target.watch_postgres)?;
-        let started = Instant::now();
-        phase.set(Phase::Measure);
-        tokio::time::sleep(timing.measure).await;
-        phase.set(Phase::Done);
-        let window = started.elapsed();
-        let usage = meter.finish()?;
-        let peak = peak_resettable
-            .then(|| process::memory_kib(pids[0], "VmHWM").ok())
-            .flatten();
-        let mut returned = Vec::new();
-        for handle in handles {
-            returned.extend(handle.await.context("a load connection failed")?);
-        }
-        anyhow::Ok((window, usage, peak, returned))
-    })?;
+    let (window, usage, server_peak_rss_kib, returned, server_mapped_at_start_kib) = local
+        .block_on(runtime, async {
+            let mut handles = Vec::with_capacity(drivers.len());
+            for (driver, recorder) in drivers {
+                handles.push(tokio::task::spawn_local(drive(
+                    driver,
+                    Rc::clone(&phase),
+                    recorder,
+                )));
+            }
+            tokio::time::sleep(timing.warmup).await;
+            let peak_resettable = process::reset_peak_rss(pids[0]);
+            let mapped_at_start = match &target.database_file {
+                Some(file) => process::mapped_file_kib(pids[0], file)?,
+                None => 0,
+            };
+            let meter = Meter::start(&pids, target.watch_postgres)?;
+            let started = Instant::now();
+            phase.set(Phase::Measure);
+            tokio::time::sleep(timing.measure).await;
+            phase.set(Phase::Done);
+            let window = started.elapsed();
+            let usage = meter.finish()?;
+            let peak = peak_resettable
+                .then(|| process::memory_kib(pids[0], "VmHWM").ok())
+                .flatten();
+            let mut returned = Vec::new();
+            for handle in handles {
+                returned.extend(handle.await.context("a load connection failed")?);
+            }
+            anyhow::Ok((window, usage, peak, returned, mapped_at_start))
+        })?;
     accounts.absorb(returned);
 
     let mut results = Vec::with_capacity(groups.len());
@@ -293,6 +315,7 @@ pub fn run(
         window,
         usage,
         server_peak_rss_kib,
+        server_mapped_at_start_kib,
     })
 }
 

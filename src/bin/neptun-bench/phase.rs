@@ -302,6 +302,7 @@ impl Runner<'_> {
                 .map(|server| (server.address, server.pid()))
                 .collect(),
             watch_postgres: self.plan.backend.is_postgres(),
+            database_file: self.database.sqlite_file().map(Path::to_path_buf),
         }
     }
 

@@ -23,7 +23,7 @@ use std::sync::mpsc;
 use rusqlite::Connection;
 
 use super::connection;
-use crate::config::SqliteSynchronous;
+use crate::store::SqliteTuning;
 
 /// When the log's page count makes the writer act.
 #[derive(Clone, Copy, Debug)]
@@ -54,7 +54,7 @@ impl Default for Thresholds {
 pub fn hand_over(
     writer: &mut Connection,
     path: &Path,
-    synchronous: SqliteSynchronous,
+    tuning: SqliteTuning,
     thresholds: Thresholds,
 ) -> Result<(), String> {
     let (wake, woken) = mpsc::sync_channel::<()>(1);
@@ -63,7 +63,7 @@ pub fn hand_over(
         .name("sqlite-checkpoint".into())
         .spawn(move || {
             crate::thread_priority::lower();
-            checkpoint_when_woken(&path, synchronous, &woken);
+            checkpoint_when_woken(&path, tuning, &woken);
         })
         .map_err(|err| format!("cannot start the checkpointer: {err}"))?;
     let mut pages_at_wake: c_int = 0;
@@ -90,11 +90,11 @@ pub fn hand_over(
         .map_err(|err| format!("cannot hand checkpoints over: {err}"))
 }
 
-fn checkpoint_when_woken(path: &Path, synchronous: SqliteSynchronous, woken: &mpsc::Receiver<()>) {
+fn checkpoint_when_woken(path: &Path, tuning: SqliteTuning, woken: &mpsc::Receiver<()>) {
     let mut checkpointer: Option<Connection> = None;
     while woken.recv().is_ok() {
         if checkpointer.is_none() {
-            match connection::open(path, synchronous) {
+            match connection::open(path, tuning) {
                 Ok(opened) => checkpointer = Some(opened),
                 Err(err) => {
                     tracing::warn!(%err, "cannot open the checkpointer's connection");

@@ -8,7 +8,7 @@ const ROWS: usize = 60;
 /// checkpoints handed over as `thresholds` say. SQLite's autocheckpoint is
 /// set to 16 pages first, which the hand-over must replace.
 fn writer(path: &Path, thresholds: Thresholds) -> Connection {
-    let mut connection = connection::open(path, SqliteSynchronous::Normal).expect("open");
+    let mut connection = connection::open(path, SqliteTuning::default()).expect("open");
     connection
         .pragma_update(None, "journal_mode", "WAL")
         .expect("wal");
@@ -18,7 +18,7 @@ fn writer(path: &Path, thresholds: Thresholds) -> Connection {
              PRAGMA wal_autocheckpoint = 16;",
         )
         .expect("table");
-    hand_over(&mut connection, path, SqliteSynchronous::Normal, thresholds).expect("hand over");
+    hand_over(&mut connection, path, SqliteTuning::default(), thresholds).expect("hand over");
     connection
 }
 

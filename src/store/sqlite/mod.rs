@@ -31,9 +31,8 @@ use self::throttle::record_password_change;
 use self::writer::Writer;
 use super::{
     AccountUpdate, AccountUpdated, Credentials, NewSession, NewUser, PoolStatus, SessionWithUser,
-    Store, StoreError,
+    SqliteTuning, Store, StoreError,
 };
-use crate::config::SqliteSynchronous;
 use crate::domain::client::ClientOrigin;
 use crate::domain::email::Email;
 use crate::domain::event::NewEvent;
@@ -50,25 +49,24 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
-    pub async fn open(path: PathBuf, synchronous: SqliteSynchronous) -> Result<Self, StoreError> {
+    pub async fn open(path: PathBuf, tuning: SqliteTuning) -> Result<Self, StoreError> {
         let writer_path = path.clone();
         connection::create_owner_only(&path).map_err(|err| {
             StoreError::Database(format!("cannot create {}: {err}", path.display()))
         })?;
-        let connection =
-            tokio::task::spawn_blocking(move || open_writer(&writer_path, synchronous))
-                .await
-                .map_err(|err| StoreError::Database(err.to_string()))??;
+        let connection = tokio::task::spawn_blocking(move || open_writer(&writer_path, tuning))
+            .await
+            .map_err(|err| StoreError::Database(err.to_string()))??;
         let writer =
             Writer::spawn(connection).map_err(|err| StoreError::Database(err.to_string()))?;
         Ok(Self {
-            readers: Arc::new(ReadPool::new(path, synchronous)),
+            readers: Arc::new(ReadPool::new(path, tuning)),
             writer,
         })
     }
 }
 
-fn open_writer(path: &Path, synchronous: SqliteSynchronous) -> Result<Connection, StoreError> {
+fn open_writer(path: &Path, tuning: SqliteTuning) -> Result<Connection, StoreError> {
     let describe =
         |reason: String| StoreError::Database(format!("cannot open {}: {reason}", path.display()));
     if let Some(parent) = path
@@ -81,8 +79,7 @@ fn open_writer(path: &Path, synchronous: SqliteSynchronous) -> Result<Connection
             parent.display()
         )));
     }
-    let mut connection =
-        connection::open(path, synchronous).map_err(|err| describe(err.to_string()))?;
+    let mut connection = connection::open(path, tuning).map_err(|err| describe(err.to_string()))?;
     if connection.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
         return Err(describe("the file is not writable".into()));
     }
@@ -91,7 +88,7 @@ fn open_writer(path: &Path, synchronous: SqliteSynchronous) -> Result<Connection
     checkpointer::hand_over(
         &mut connection,
         path,
-        synchronous,
+        tuning,
         checkpointer::Thresholds::default(),
     )
     .map_err(describe)?;

@@ -55,8 +55,16 @@ impl SqliteStore {
 /// at idle that is most of the process's own memory. Emptied, and the
 /// C library's allocator (SQLite's) asked to hand the freed pages back to
 /// the system, which glibc does not do by itself for a thread's arena.
+/// The sweep also touched every page of the table through the writer's map
+/// of the file: unmapped, the kernel keeps them as page cache but no longer
+/// counts them in this process's RSS (SQLite maps again at the next read).
 fn release_page_cache(connection: &mut Connection) -> Result<(), StoreError> {
     connection.execute_batch("PRAGMA shrink_memory")?;
+    let mapped: i64 = connection.query_row("PRAGMA mmap_size", [], |row| row.get(0))?;
+    if mapped > 0 {
+        connection.pragma_update(None, "mmap_size", 0)?;
+        connection.pragma_update(None, "mmap_size", mapped)?;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim takes no pointer and only releases free memory.
     unsafe {

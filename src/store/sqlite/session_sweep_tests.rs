@@ -3,8 +3,8 @@ use std::collections::BTreeSet;
 use rusqlite::Connection;
 
 use super::super::SqliteStore;
-use crate::config::SqliteSynchronous;
 use crate::domain::time::Timestamp;
+use crate::store::SqliteTuning;
 
 const NOW: i64 = 1_800_000_000_000;
 const CREATED_BEFORE: i64 = NOW - 1_000;
@@ -70,7 +70,7 @@ fn remaining(path: &std::path::Path) -> BTreeSet<Vec<u8>> {
 async fn swept(sessions: u32, slice: u32) -> (u64, BTreeSet<Vec<u8>>) {
     let directory = tempfile::tempdir().expect("temp dir");
     let path = directory.path().join("sweep.db");
-    let store = SqliteStore::open(path.clone(), SqliteSynchronous::Normal)
+    let store = SqliteStore::open(path.clone(), SqliteTuning::default())
         .await
         .expect("store");
     seed(&path, sessions);
@@ -110,4 +110,56 @@ async fn every_expired_session_goes_and_every_live_one_stays_whatever_the_slice(
 async fn an_empty_table_is_swept_in_one_step() {
     let (deleted, left) = swept(0, 10).await;
     assert_eq!((deleted, left.len()), (0, 0));
+}
+
+/// KiB of `path` mapped into this process's memory now.
+#[cfg(target_os = "linux")]
+fn mapped_kib(path: &std::path::Path) -> u64 {
+    let path = path.canonicalize().expect("canonical path");
+    let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+    crate::mapped_memory::resident_kib(&smaps, &path)
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_writer_lets_go_of_the_pages_a_sweep_mapped() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("mapped.db");
+    drop(
+        SqliteStore::open(path.clone(), SqliteTuning::default())
+            .await
+            .expect("store"),
+    );
+    seed(&path, 20_000);
+    let mut connection =
+        super::super::connection::open(&path, SqliteTuning::default()).expect("open");
+    // Pages still in the write-ahead log are read from it, not through the map.
+    connection
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .expect("checkpoint");
+    let sessions: i64 = connection
+        .query_row(
+            "SELECT count(*) FROM sessions WHERE last_seen_at > 0",
+            [],
+            |row| row.get(0),
+        )
+        .expect("read every session");
+    assert_eq!(sessions, 20_000);
+    let before = mapped_kib(&path);
+    assert!(before > 1_024, "reading the table mapped only {before} KiB");
+    super::release_page_cache(&mut connection).expect("release");
+    assert_eq!(mapped_kib(&path), 0);
+    let mapped: i64 = connection
+        .query_row("PRAGMA mmap_size", [], |row| row.get(0))
+        .expect("mmap_size");
+    assert_eq!(mapped, i64::from(crate::config::SQLITE_MMAP_MIB_MAX) << 20);
+    let again: i64 = connection
+        .query_row(
+            "SELECT count(*) FROM sessions WHERE last_seen_at > 0",
+            [],
+            |row| row.get(0),
+        )
+        .expect("read again");
+    assert_eq!(again, 20_000);
+    assert!(mapped_kib(&path) > 1_024, "the map was not taken up again");
 }

@@ -7,13 +7,13 @@ use rusqlite::StatementStatus;
 use super::connection::open;
 use super::migrations::migrate;
 use super::rows::{SELECT_SESSION, SELECT_SESSION_ROW};
-use crate::config::SqliteSynchronous;
+use crate::store::SqliteTuning;
 
 #[test]
 fn the_session_reads_are_not_recompiled_when_their_token_changes() {
     let directory = tempfile::tempdir().expect("temp dir");
     let path = directory.path().join("statements.db");
-    let mut connection = open(&path, SqliteSynchronous::Normal).expect("open");
+    let mut connection = open(&path, SqliteTuning::default()).expect("open");
     migrate(&mut connection).expect("migrate");
     for sql in [SELECT_SESSION, SELECT_SESSION_ROW] {
         for token in [[1_u8; 32], [2; 32], [3; 32], [4; 32]] {

@@ -11,7 +11,7 @@ impl Report<'_> {
     pub(super) fn print_scenarios(&self) {
         println!("\n## Scenarios\n");
         println!(
-            "| users | scenario | conns | req/s | p50 ms | p99 ms | statuses | server CPU µs/req | server / others on its core | peak RSS MiB | ceiling req/s | ratio | CPU ratio |{}",
+            "| users | scenario | conns | req/s | p50 ms | p99 ms | statuses | server CPU µs/req | server / others on its core | peak RSS less DB map MiB | ceiling req/s | ratio | CPU ratio |{}",
             if self.postgres() {
                 " PostgreSQL CPU µs/req |"
             } else {
@@ -43,7 +43,7 @@ impl Report<'_> {
                     run.server_cpu_us_per_request(),
                     run.server_utilisation() * 100.0,
                     run.others_on_server_core() * 100.0,
-                    mib(run.server_peak_rss_kib),
+                    mib(run.server_peak_own_kib()),
                     ceiling,
                     run.rate(0) / ceiling,
                     1e6 / ceiling / run.server_cpu_us_per_request(),
