@@ -18,6 +18,7 @@ use crate::accounts::{Account, Accounts};
 use crate::client::HttpConnection;
 use crate::driver::Driver;
 use crate::meter::{Meter, Usage};
+use crate::own_memory;
 use crate::process;
 
 /// What a connection asks, over and over.
@@ -137,22 +138,12 @@ pub struct RunResult {
     pub usage: Usage,
     /// Peak RSS of the (first) server in the window.
     pub server_peak_rss_kib: Option<u64>,
-    /// Of the RSS when the window opened, the pages of the database file
-    /// that the server's map of it held.
-    pub server_mapped_at_start_kib: u64,
+    /// Its peak RSS less the pages of the SQLite file it maps, sampled
+    /// (see `own_memory`); on PostgreSQL, the peak RSS.
+    pub server_peak_own_kib: Option<u64>,
 }
 
 impl RunResult {
-    /// The server's own peak memory: its peak RSS less the pages of the
-    /// database file it had mapped when the window opened. Those are the
-    /// kernel's page cache, which holds them whether SQLite maps or copies
-    /// them, and a map only grows in a run, so this bounds the rest from
-    /// above.
-    pub fn server_peak_own_kib(&self) -> Option<u64> {
-        self.server_peak_rss_kib
-            .map(|peak| peak.saturating_sub(self.server_mapped_at_start_kib))
-    }
-
     pub fn requests(&self) -> u64 {
         self.groups.iter().map(|group| group.requests).sum()
     }
@@ -263,8 +254,8 @@ pub fn run(
     let phase = Rc::new(Cell::new(Phase::Warmup));
     let local = tokio::task::LocalSet::new();
     let pids = target.pids();
-    let (window, usage, server_peak_rss_kib, returned, server_mapped_at_start_kib) = local
-        .block_on(runtime, async {
+    let (window, usage, server_peak_rss_kib, returned, server_peak_own_kib) =
+        local.block_on(runtime, async {
             let mut handles = Vec::with_capacity(drivers.len());
             for (driver, recorder) in drivers {
                 handles.push(tokio::task::spawn_local(drive(
@@ -275,25 +266,30 @@ pub fn run(
             }
             tokio::time::sleep(timing.warmup).await;
             let peak_resettable = process::reset_peak_rss(pids[0]);
-            let mapped_at_start = match &target.database_file {
-                Some(file) => process::mapped_file_kib(pids[0], file)?,
-                None => 0,
-            };
+            let sampling = Rc::new(Cell::new(true));
+            let own_memory = target.database_file.clone().map(|file| {
+                tokio::task::spawn_local(own_memory::peak_kib(pids[0], file, Rc::clone(&sampling)))
+            });
             let meter = Meter::start(&pids, target.watch_postgres)?;
             let started = Instant::now();
             phase.set(Phase::Measure);
             tokio::time::sleep(timing.measure).await;
             phase.set(Phase::Done);
+            sampling.set(false);
             let window = started.elapsed();
             let usage = meter.finish()?;
             let peak = peak_resettable
                 .then(|| process::memory_kib(pids[0], "VmHWM").ok())
                 .flatten();
+            let own_peak = match own_memory {
+                Some(sampler) => Some(sampler.await.context("the memory sampler failed")??),
+                None => peak,
+            };
             let mut returned = Vec::new();
             for handle in handles {
                 returned.extend(handle.await.context("a load connection failed")?);
             }
-            anyhow::Ok((window, usage, peak, returned, mapped_at_start))
+            anyhow::Ok((window, usage, peak, returned, own_peak))
         })?;
     accounts.absorb(returned);
 
@@ -315,7 +311,7 @@ pub fn run(
         window,
         usage,
         server_peak_rss_kib,
-        server_mapped_at_start_kib,
+        server_peak_own_kib,
     })
 }
 

@@ -12,6 +12,7 @@ mod client;
 mod driver;
 mod load;
 mod meter;
+mod own_memory;
 mod phase;
 mod postgres;
 mod postgres_ceilings;

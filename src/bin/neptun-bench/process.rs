@@ -130,15 +130,6 @@ pub fn memory_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("no {field} in /proc/{pid}/status"))
 }
 
-/// KiB of `file` that process `pid` has mapped and resident now.
-pub fn mapped_file_kib(pid: u32, file: &Path) -> anyhow::Result<u64> {
-    let file = file
-        .canonicalize()
-        .with_context(|| format!("resolving {}", file.display()))?;
-    let smaps = fs::read_to_string(format!("/proc/{pid}/smaps"))?;
-    Ok(neptun_accounts::mapped_memory::resident_kib(&smaps, &file))
-}
-
 /// Resets the process's peak RSS (VmHWM) to its current RSS, so the next
 /// reading is the peak of what follows. Returns false where the kernel refuses.
 pub fn reset_peak_rss(pid: u32) -> bool {

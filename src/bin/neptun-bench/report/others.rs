@@ -52,11 +52,10 @@ impl Report<'_> {
         if let Some(probe) = &self.large.memory_probe {
             let group = &probe.groups[0];
             println!(
-                "- {} concurrent logins: peak RSS {} MiB, less the {:.1} MiB of the database file mapped before them {} MiB; answers {} (503 is the hashing queue refusing past its bound)",
+                "- {} concurrent logins: peak RSS less the database file's mapped pages {} MiB (sampled; with them, VmHWM {} MiB); answers {} (503 is the hashing queue refusing past its bound)",
                 group.connections,
+                mib(probe.server_peak_own_kib),
                 mib(probe.server_peak_rss_kib),
-                probe.server_mapped_at_start_kib as f64 / 1024.0,
-                mib(probe.server_peak_own_kib()),
                 group.status_histogram(),
             );
         }

@@ -43,7 +43,7 @@ impl Report<'_> {
                     run.server_cpu_us_per_request(),
                     run.server_utilisation() * 100.0,
                     run.others_on_server_core() * 100.0,
-                    mib(run.server_peak_own_kib()),
+                    mib(run.server_peak_own_kib),
                     ceiling,
                     run.rate(0) / ceiling,
                     1e6 / ceiling / run.server_cpu_us_per_request(),

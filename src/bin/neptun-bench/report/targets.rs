@@ -1,7 +1,7 @@
 //! The targets of issue 22 as PASS/MISS lines, on this run's figures.
 
 use super::{Report, users};
-use crate::load::{RunResult, Scenario};
+use crate::load::Scenario;
 
 impl Report<'_> {
     pub(super) fn print_targets(&self) {
@@ -110,7 +110,7 @@ impl Report<'_> {
             large
                 .memory_probe
                 .as_ref()
-                .and_then(RunResult::server_peak_own_kib)
+                .and_then(|probe| probe.server_peak_own_kib)
                 .map(|kib| kib as f64 / 1024.0),
             &at_most(128.0),
             " MiB",
