@@ -5,44 +5,28 @@
 
 use std::path::Path;
 
-/// What a process holds resident, in KiB.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Resident {
-    /// Every map's resident pages: the RSS.
-    pub total_kib: u64,
-    /// Those of the maps of one file.
-    pub file_kib: u64,
-}
-
-/// The resident pages of the maps that `smaps` (the text of
-/// `/proc/PID/smaps`) lists, and of those of `file`; `file` must be the
-/// path the kernel shows (canonical).
-pub fn resident(smaps: &str, file: &Path) -> Resident {
+/// KiB of `file` resident in the maps of it that `smaps` (the text of
+/// `/proc/PID/smaps`) lists; `file` must be the path the kernel shows
+/// (canonical).
+pub fn resident_kib(smaps: &str, file: &Path) -> u64 {
     let mut in_file = false;
-    let mut resident = Resident {
-        total_kib: 0,
-        file_kib: 0,
-    };
+    let mut kib = 0;
     for line in smaps.lines() {
         let mut fields = line.split_whitespace();
         let first = fields.next().unwrap_or_default();
         if first.ends_with(':') {
-            if first == "Rss:" {
-                let kib = fields
+            if in_file && first == "Rss:" {
+                kib += fields
                     .next()
                     .and_then(|n| n.parse::<u64>().ok())
                     .unwrap_or(0);
-                resident.total_kib += kib;
-                if in_file {
-                    resident.file_kib += kib;
-                }
             }
         } else {
             // A map's first line: range, mode, offset, device, inode, path.
             in_file = fields.nth(4).is_some_and(|name| Path::new(name) == file);
         }
     }
-    resident
+    kib
 }
 
 #[cfg(test)]
@@ -64,11 +48,10 @@ Rss:                 900 kB
 ";
 
     #[test]
-    fn every_map_counts_in_the_total_and_only_the_file_s_in_its_part() {
-        let of = |file: &str| resident(SMAPS, Path::new(file));
-        assert_eq!(of("/data/accounts.db").file_kib, 128);
-        assert_eq!(of("/data/accounts.db-shm").file_kib, 32);
-        assert_eq!(of("/data/other.db").file_kib, 0);
-        assert_eq!(of("/data/other.db").total_kib, 1_060);
+    fn only_the_maps_of_that_file_count() {
+        let of = |file: &str| resident_kib(SMAPS, Path::new(file));
+        assert_eq!(of("/data/accounts.db"), 128);
+        assert_eq!(of("/data/accounts.db-shm"), 32);
+        assert_eq!(of("/data/other.db"), 0);
     }
 }

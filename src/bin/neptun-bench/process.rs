@@ -120,7 +120,7 @@ fn cpu_ticks(label: &str) -> anyhow::Result<(u64, u64)> {
     Ok((total - idle, total))
 }
 
-/// A `VmXXX` line of `/proc/PID/status`, in KiB.
+/// A memory line of `/proc/PID/status` (`VmRSS`, `RssAnon`, …), in KiB.
 pub fn memory_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
     status

@@ -117,7 +117,7 @@ async fn an_empty_table_is_swept_in_one_step() {
 fn mapped_kib(path: &std::path::Path) -> u64 {
     let path = path.canonicalize().expect("canonical path");
     let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
-    crate::mapped_memory::resident(&smaps, &path).file_kib
+    crate::mapped_memory::resident_kib(&smaps, &path)
 }
 
 #[cfg(target_os = "linux")]
