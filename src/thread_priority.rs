@@ -1,7 +1,7 @@
 //! Background threads yield the core to request handling.
 
 /// Lowers the calling thread's priority (nice 10): on a small machine,
-/// hashing and checkpoints must not push request latency up.
+/// hashing must not push request latency up.
 pub fn lower() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority with PRIO_PROCESS and id 0 changes only the

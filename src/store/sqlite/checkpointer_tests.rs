@@ -5,9 +5,10 @@ use super::*;
 const ROWS: usize = 60;
 
 /// A writer connection on a new WAL database with one table, its
-/// checkpoints handed over as `thresholds` say. SQLite's autocheckpoint is
-/// set to 16 pages first, which the hand-over must replace.
-fn writer(path: &Path, thresholds: Thresholds) -> Connection {
+/// checkpoints handed over as `thresholds` say, and its own part of them.
+/// SQLite's autocheckpoint is set to 16 pages first, which the hand-over
+/// must replace.
+fn writer(path: &Path, thresholds: Thresholds) -> (Connection, LongLog) {
     let mut connection = connection::open(path, SqliteTuning::default()).expect("open");
     connection
         .pragma_update(None, "journal_mode", "WAL")
@@ -18,12 +19,14 @@ fn writer(path: &Path, thresholds: Thresholds) -> Connection {
              PRAGMA wal_autocheckpoint = 16;",
         )
         .expect("table");
-    hand_over(&mut connection, path, SqliteTuning::default(), thresholds).expect("hand over");
-    connection
+    let long_log =
+        hand_over(&mut connection, path, SqliteTuning::default(), thresholds).expect("hand over");
+    (connection, long_log)
 }
 
-/// Commits `ROWS` rows of about a page each, one commit per row.
-fn write_rows(connection: &Connection) {
+/// Commits `ROWS` rows of about a page each, one commit per row, calling
+/// `between_commits` after each (where the writer is between two groups).
+fn write_rows(connection: &Connection, between_commits: impl Fn(&Connection)) {
     for n in 0..ROWS {
         connection
             .execute(
@@ -31,7 +34,13 @@ fn write_rows(connection: &Connection) {
                 [n as i64],
             )
             .expect("insert");
+        between_commits(connection);
     }
+}
+
+/// What the writer does between two groups.
+fn as_the_writer(long_log: &LongLog) -> impl Fn(&Connection) + '_ {
+    |connection| long_log.checkpoint_if_due(connection)
 }
 
 fn file_size(path: &Path) -> u64 {
@@ -53,7 +62,7 @@ fn size_once_grown_to(path: &Path, enough: u64) -> u64 {
 fn the_checkpointer_copies_the_log_while_the_writer_never_does() {
     let directory = tempfile::tempdir().expect("temp dir");
     let path = directory.path().join("woken.db");
-    let connection = writer(
+    let (connection, long_log) = writer(
         &path,
         Thresholds {
             wake: 8,
@@ -62,7 +71,7 @@ fn the_checkpointer_copies_the_log_while_the_writer_never_does() {
     );
     let before = file_size(&path);
 
-    write_rows(&connection);
+    write_rows(&connection, as_the_writer(&long_log));
 
     let enough = before + 4096 * (ROWS as u64 / 2);
     let after = size_once_grown_to(&path, enough);
@@ -77,7 +86,7 @@ fn the_checkpointer_copies_the_log_while_the_writer_never_does() {
 fn without_a_wake_up_nothing_is_copied_so_the_autocheckpoint_is_off() {
     let directory = tempfile::tempdir().expect("temp dir");
     let path = directory.path().join("asleep.db");
-    let connection = writer(
+    let (connection, long_log) = writer(
         &path,
         Thresholds {
             wake: c_int::MAX,
@@ -86,7 +95,7 @@ fn without_a_wake_up_nothing_is_copied_so_the_autocheckpoint_is_off() {
     );
     let before = file_size(&path);
 
-    write_rows(&connection);
+    write_rows(&connection, as_the_writer(&long_log));
     std::thread::sleep(Duration::from_millis(200));
 
     assert_eq!(file_size(&path), before);
@@ -96,7 +105,7 @@ fn without_a_wake_up_nothing_is_copied_so_the_autocheckpoint_is_off() {
 fn a_long_log_is_copied_by_the_writer_itself_and_then_started_over() {
     let directory = tempfile::tempdir().expect("temp dir");
     let path = directory.path().join("long.db");
-    let connection = writer(
+    let (connection, long_log) = writer(
         &path,
         Thresholds {
             wake: c_int::MAX,
@@ -105,9 +114,10 @@ fn a_long_log_is_copied_by_the_writer_itself_and_then_started_over() {
     );
     let before = file_size(&path);
 
-    write_rows(&connection);
+    write_rows(&connection, as_the_writer(&long_log));
 
-    // No wait: the commits that crossed 16 pages copied the log themselves.
+    // No wait: the writer copied the log itself after the commits that
+    // crossed 16 pages.
     assert!(file_size(&path) >= before + 4096 * (ROWS as u64 / 2));
     // Started over each time: the log never held much more than 16 pages
     // (of 4 KiB and a 24-byte frame header each), not the 60-odd written.
@@ -116,4 +126,25 @@ fn a_long_log_is_copied_by_the_writer_itself_and_then_started_over() {
         log <= 32 * 4120 + 32,
         "the log did not start over: {log} bytes"
     );
+}
+
+#[test]
+fn a_long_log_waits_for_the_writer_to_be_between_groups() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("deferred.db");
+    let (connection, long_log) = writer(
+        &path,
+        Thresholds {
+            wake: c_int::MAX,
+            checkpoint_here: 16,
+        },
+    );
+    let before = file_size(&path);
+
+    // Commits alone, as inside one group: the log is long, nothing copied.
+    write_rows(&connection, |_| {});
+    assert_eq!(file_size(&path), before);
+
+    long_log.checkpoint_if_due(&connection);
+    assert!(file_size(&path) >= before + 4096 * (ROWS as u64 / 2));
 }

@@ -54,11 +54,14 @@ impl SqliteStore {
         connection::create_owner_only(&path).map_err(|err| {
             StoreError::Database(format!("cannot create {}: {err}", path.display()))
         })?;
-        let connection = tokio::task::spawn_blocking(move || open_writer(&writer_path, tuning))
-            .await
-            .map_err(|err| StoreError::Database(err.to_string()))??;
-        let writer =
-            Writer::spawn(connection).map_err(|err| StoreError::Database(err.to_string()))?;
+        let (connection, long_log) =
+            tokio::task::spawn_blocking(move || open_writer(&writer_path, tuning))
+                .await
+                .map_err(|err| StoreError::Database(err.to_string()))??;
+        let writer = Writer::spawn(connection, move |connection| {
+            long_log.checkpoint_if_due(connection);
+        })
+        .map_err(|err| StoreError::Database(err.to_string()))?;
         Ok(Self {
             readers: Arc::new(ReadPool::new(path, tuning)),
             writer,
@@ -66,7 +69,11 @@ impl SqliteStore {
     }
 }
 
-fn open_writer(path: &Path, tuning: SqliteTuning) -> Result<Connection, StoreError> {
+/// The writer connection, migrated, and its part of the checkpoints.
+fn open_writer(
+    path: &Path,
+    tuning: SqliteTuning,
+) -> Result<(Connection, checkpointer::LongLog), StoreError> {
     let describe =
         |reason: String| StoreError::Database(format!("cannot open {}: {reason}", path.display()));
     if let Some(parent) = path
@@ -85,14 +92,14 @@ fn open_writer(path: &Path, tuning: SqliteTuning) -> Result<Connection, StoreErr
     }
     journal::switch_to_wal(&connection).map_err(describe)?;
     migrations::migrate(&mut connection).map_err(|err| describe(err.to_string()))?;
-    checkpointer::hand_over(
+    let long_log = checkpointer::hand_over(
         &mut connection,
         path,
         tuning,
         checkpointer::Thresholds::default(),
     )
     .map_err(describe)?;
-    Ok(connection)
+    Ok((connection, long_log))
 }
 
 #[async_trait]

@@ -11,7 +11,8 @@
 //! that a crash could still take back. A job that fails keeps its own
 //! semantics: the writer rolls its savepoint back whenever it returns an
 //! error or panics, whether or not the job opened a savepoint of its own,
-//! and the others commit.
+//! and the others commit. Upkeep that must not delay answers (the long
+//! log's checkpoint) runs after a group's answers are sent.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -72,11 +73,16 @@ impl Drop for PendingJob {
 }
 
 impl Writer {
-    pub fn spawn(connection: Connection) -> std::io::Result<Self> {
+    /// Starts the writer thread on `connection`; it calls `after_each_group`
+    /// once the answers of each group (or job run alone) are sent.
+    pub fn spawn(
+        connection: Connection,
+        after_each_group: impl FnMut(&Connection) + Send + 'static,
+    ) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel::<Queued>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || serve(connection, &queue))?;
+            .spawn(move || serve(connection, &queue, after_each_group))?;
         Ok(Self {
             jobs,
             pending: Arc::new(AtomicUsize::new(0)),
@@ -146,7 +152,11 @@ impl Writer {
 /// The writer thread: takes the jobs waiting, runs them as one group (a job
 /// that must run alone ends the group and runs after it), and again, until
 /// every handle is gone.
-fn serve(mut connection: Connection, queue: &mpsc::Receiver<Queued>) {
+fn serve(
+    mut connection: Connection,
+    queue: &mpsc::Receiver<Queued>,
+    mut after_each_group: impl FnMut(&Connection),
+) {
     let mut group = Vec::with_capacity(MOST_JOBS_PER_COMMIT);
     while let Ok(first) = queue.recv() {
         let mut next = Some(first);
@@ -162,6 +172,7 @@ fn serve(mut connection: Connection, queue: &mpsc::Receiver<Queued>) {
             }
         }
         run_group(&mut connection, group.drain(..));
+        after_each_group(&connection);
     }
 }
 

@@ -25,7 +25,7 @@ fn connect(path: &Path) -> Connection {
 }
 
 fn writer(path: &Path) -> Arc<Writer> {
-    Arc::new(Writer::spawn(connect(path)).expect("writer"))
+    Arc::new(Writer::spawn(connect(path), |_| {}).expect("writer"))
 }
 
 fn insert(connection: &Connection, n: i64) -> Result<(), StoreError> {
@@ -208,7 +208,7 @@ async fn a_write_lock_held_elsewhere_fails_the_job_and_the_writer_goes_on() {
     connection
         .busy_timeout(Duration::from_millis(50))
         .expect("timeout");
-    let writer = Writer::spawn(connection).expect("writer");
+    let writer = Writer::spawn(connection, |_| {}).expect("writer");
 
     let other = connect(&path);
     other.execute_batch("BEGIN IMMEDIATE").expect("lock");
@@ -254,5 +254,29 @@ async fn a_checkpoint_runs_alone_after_the_writes_before_it() {
         0,
         "the log was truncated after the write before it"
     );
+    assert_eq!(committed(&path), vec![1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_is_answered_before_the_upkeep_after_it() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("upkeep.db");
+    let (upkeep_started, started) = mpsc::channel::<()>();
+    let (finish_upkeep, finish) = mpsc::channel::<()>();
+    let finish = std::sync::Mutex::new(finish);
+    let writer = Writer::spawn(connect(&path), move |_| {
+        let _ = upkeep_started.send(());
+        let _ = finish.lock().expect("lock").recv();
+    })
+    .expect("writer");
+
+    let answered = tokio::time::timeout(Duration::from_secs(10), writer.write(|c| insert(c, 1)))
+        .await
+        .expect("answered while the upkeep after its group still runs");
+    answered.expect("write");
+    started
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the upkeep ran after the group");
+    finish_upkeep.send(()).expect("finish");
     assert_eq!(committed(&path), vec![1]);
 }
