@@ -5,11 +5,22 @@ use super::*;
 const ROWS: usize = 60;
 
 /// A writer connection on a new WAL database with one table, its
-/// checkpoints handed over as `thresholds` say, and its own part of them.
+/// checkpoints handed over as the thresholds say, and its own part of them.
 /// SQLite's autocheckpoint is set to 16 pages first, which the hand-over
 /// must replace.
-fn writer(path: &Path, thresholds: Thresholds) -> (Connection, LongLog) {
-    let mut connection = connection::open(path, SqliteTuning::default()).expect("open");
+struct NewWriter {
+    _directory: tempfile::TempDir,
+    path: std::path::PathBuf,
+    connection: Connection,
+    long_log: LongLog,
+    /// The database file's size before any row.
+    before: u64,
+}
+
+fn new_writer(wake: c_int, checkpoint_here: c_int) -> NewWriter {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("test.db");
+    let mut connection = connection::open(&path, SqliteTuning::default()).expect("open");
     connection
         .pragma_update(None, "journal_mode", "WAL")
         .expect("wal");
@@ -19,9 +30,20 @@ fn writer(path: &Path, thresholds: Thresholds) -> (Connection, LongLog) {
              PRAGMA wal_autocheckpoint = 16;",
         )
         .expect("table");
+    let thresholds = Thresholds {
+        wake,
+        checkpoint_here,
+    };
     let long_log =
-        hand_over(&mut connection, path, SqliteTuning::default(), thresholds).expect("hand over");
-    (connection, long_log)
+        hand_over(&mut connection, &path, SqliteTuning::default(), thresholds).expect("hand over");
+    let before = file_size(&path);
+    NewWriter {
+        _directory: directory,
+        path,
+        connection,
+        long_log,
+        before,
+    }
 }
 
 /// Commits `ROWS` rows of about a page each, one commit per row, calling
@@ -60,68 +82,41 @@ fn size_once_grown_to(path: &Path, enough: u64) -> u64 {
 
 #[test]
 fn the_checkpointer_copies_the_log_while_the_writer_never_does() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let path = directory.path().join("woken.db");
-    let (connection, long_log) = writer(
-        &path,
-        Thresholds {
-            wake: 8,
-            checkpoint_here: c_int::MAX,
-        },
-    );
-    let before = file_size(&path);
+    let w = new_writer(8, c_int::MAX);
 
-    write_rows(&connection, as_the_writer(&long_log));
+    write_rows(&w.connection, as_the_writer(&w.long_log));
 
-    let enough = before + 4096 * (ROWS as u64 / 2);
-    let after = size_once_grown_to(&path, enough);
+    let enough = w.before + 4096 * (ROWS as u64 / 2);
+    let after = size_once_grown_to(&w.path, enough);
     assert!(
         after >= enough,
         "the checkpointer copied {} bytes",
-        after - before
+        after - w.before
     );
 }
 
 #[test]
 fn without_a_wake_up_nothing_is_copied_so_the_autocheckpoint_is_off() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let path = directory.path().join("asleep.db");
-    let (connection, long_log) = writer(
-        &path,
-        Thresholds {
-            wake: c_int::MAX,
-            checkpoint_here: c_int::MAX,
-        },
-    );
-    let before = file_size(&path);
+    let w = new_writer(c_int::MAX, c_int::MAX);
 
-    write_rows(&connection, as_the_writer(&long_log));
+    write_rows(&w.connection, as_the_writer(&w.long_log));
     std::thread::sleep(Duration::from_millis(200));
 
-    assert_eq!(file_size(&path), before);
+    assert_eq!(file_size(&w.path), w.before);
 }
 
 #[test]
 fn a_long_log_is_copied_by_the_writer_itself_and_then_started_over() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let path = directory.path().join("long.db");
-    let (connection, long_log) = writer(
-        &path,
-        Thresholds {
-            wake: c_int::MAX,
-            checkpoint_here: 16,
-        },
-    );
-    let before = file_size(&path);
+    let w = new_writer(c_int::MAX, 16);
 
-    write_rows(&connection, as_the_writer(&long_log));
+    write_rows(&w.connection, as_the_writer(&w.long_log));
 
     // No wait: the writer copied the log itself after the commits that
     // crossed 16 pages.
-    assert!(file_size(&path) >= before + 4096 * (ROWS as u64 / 2));
+    assert!(file_size(&w.path) >= w.before + 4096 * (ROWS as u64 / 2));
     // Started over each time: the log never held much more than 16 pages
     // (of 4 KiB and a 24-byte frame header each), not the 60-odd written.
-    let log = file_size(&path.with_extension("db-wal"));
+    let log = file_size(&w.path.with_extension("db-wal"));
     assert!(
         log <= 32 * 4120 + 32,
         "the log did not start over: {log} bytes"
@@ -130,21 +125,12 @@ fn a_long_log_is_copied_by_the_writer_itself_and_then_started_over() {
 
 #[test]
 fn a_long_log_waits_for_the_writer_to_be_between_groups() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let path = directory.path().join("deferred.db");
-    let (connection, long_log) = writer(
-        &path,
-        Thresholds {
-            wake: c_int::MAX,
-            checkpoint_here: 16,
-        },
-    );
-    let before = file_size(&path);
+    let w = new_writer(c_int::MAX, 16);
 
     // Commits alone, as inside one group: the log is long, nothing copied.
-    write_rows(&connection, |_| {});
-    assert_eq!(file_size(&path), before);
+    write_rows(&w.connection, |_| {});
+    assert_eq!(file_size(&w.path), w.before);
 
-    long_log.checkpoint_if_due(&connection);
-    assert!(file_size(&path) >= before + 4096 * (ROWS as u64 / 2));
+    w.long_log.checkpoint_if_due(&w.connection);
+    assert!(file_size(&w.path) >= w.before + 4096 * (ROWS as u64 / 2));
 }
