@@ -1,4 +1,4 @@
-//! Background threads yield the core to request handling.
+//! The hashing threads yield the core to request handling.
 
 /// Lowers the calling thread's priority (nice 10): on a small machine,
 /// hashing must not push request latency up.

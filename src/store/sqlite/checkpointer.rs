@@ -10,8 +10,9 @@
 //! without taking the write lock, while the writer goes on. It runs at the
 //! request threads' priority: a checkpointer pushed aside holds the
 //! checkpoint lock meanwhile and falls behind, and what it leaves the writer
-//! to copy is a pause for every write (at 1M users, PATCH email's p99 was
-//! 200 ms with it at nice 10, 40 ms without).
+//! to copy is a pause for every write (at 1M users, with the thresholds
+//! below, PATCH email's p99 was 371 ms with it at nice 10, 43 to 48 ms
+//! without; BENCHMARKS.md).
 //!
 //! A log that is being copied while it grows is never copied to its very
 //! end, and SQLite starts the log over only at a write that finds it fully
@@ -40,8 +41,8 @@ pub struct Thresholds {
     /// Pages appended since the last wake-up that wake the checkpointer:
     /// often, so that each pass is short and little is left behind it.
     pub wake: c_int,
-    /// A log this long is checkpointed by the writer itself (64 MiB of
-    /// 4 KiB pages). What is left to copy then, and the sync, is a pause
+    /// A log this long is checkpointed by the writer itself (62.5 MiB of
+    /// 4 KiB pages; the log file keeps that size once it has reached it). What is left to copy then, and the sync, is a pause
     /// for the writes queued meanwhile; the writer's checkpoint starts the
     /// log over, and the longer the log, the rarer the pause. PATCH email
     /// at 1M users (wrk, 32 connections; BENCHMARKS.md): 3,340 to 3,460
@@ -60,15 +61,22 @@ impl Default for Thresholds {
 }
 
 /// The writer's own checkpoint of a long log: marked due by the commit
-/// that made the log long, run by the writer between two groups.
-#[derive(Clone, Debug, Default)]
+/// that made the log long, run by the writer between two groups. Without
+/// it nothing starts the log over, so the writer must run it.
+///
+/// Set and read on the writer's thread; atomic only because SQLite's hook
+/// must be `Send`.
+#[derive(Debug)]
+#[must_use = "the writer must call checkpoint_if_due between its groups"]
 pub struct LongLog {
     due: Arc<AtomicBool>,
 }
 
 impl LongLog {
     /// Copies what is left of the log into the database file, if a commit
-    /// since the last call made the log long.
+    /// since the last call made the log long. When the checkpointer's pass
+    /// holds the checkpoint lock, nothing is copied now; the next commit
+    /// finds the log still long and marks it due again.
     pub fn checkpoint_if_due(&self, writer: &Connection) {
         if !self.due.swap(false, Ordering::Relaxed) {
             return;
@@ -97,7 +105,9 @@ pub fn hand_over(
             checkpoint_when_woken(&path, tuning, &woken);
         })
         .map_err(|err| format!("cannot start the checkpointer: {err}"))?;
-    let long_log = LongLog::default();
+    let long_log = LongLog {
+        due: Arc::new(AtomicBool::new(false)),
+    };
     let due = Arc::clone(&long_log.due);
     let mut pages_at_wake: c_int = 0;
     // Replaces the autocheckpoint: SQLite's is a commit hook too.

@@ -82,41 +82,41 @@ fn size_once_grown_to(path: &Path, enough: u64) -> u64 {
 
 #[test]
 fn the_checkpointer_copies_the_log_while_the_writer_never_does() {
-    let w = new_writer(8, c_int::MAX);
+    let setup = new_writer(8, c_int::MAX);
 
-    write_rows(&w.connection, as_the_writer(&w.long_log));
+    write_rows(&setup.connection, as_the_writer(&setup.long_log));
 
-    let enough = w.before + 4096 * (ROWS as u64 / 2);
-    let after = size_once_grown_to(&w.path, enough);
+    let enough = setup.before + 4096 * (ROWS as u64 / 2);
+    let after = size_once_grown_to(&setup.path, enough);
     assert!(
         after >= enough,
         "the checkpointer copied {} bytes",
-        after - w.before
+        after - setup.before
     );
 }
 
 #[test]
 fn without_a_wake_up_nothing_is_copied_so_the_autocheckpoint_is_off() {
-    let w = new_writer(c_int::MAX, c_int::MAX);
+    let setup = new_writer(c_int::MAX, c_int::MAX);
 
-    write_rows(&w.connection, as_the_writer(&w.long_log));
+    write_rows(&setup.connection, as_the_writer(&setup.long_log));
     std::thread::sleep(Duration::from_millis(200));
 
-    assert_eq!(file_size(&w.path), w.before);
+    assert_eq!(file_size(&setup.path), setup.before);
 }
 
 #[test]
 fn a_long_log_is_copied_by_the_writer_itself_and_then_started_over() {
-    let w = new_writer(c_int::MAX, 16);
+    let setup = new_writer(c_int::MAX, 16);
 
-    write_rows(&w.connection, as_the_writer(&w.long_log));
+    write_rows(&setup.connection, as_the_writer(&setup.long_log));
 
     // No wait: the writer copied the log itself after the commits that
     // crossed 16 pages.
-    assert!(file_size(&w.path) >= w.before + 4096 * (ROWS as u64 / 2));
+    assert!(file_size(&setup.path) >= setup.before + 4096 * (ROWS as u64 / 2));
     // Started over each time: the log never held much more than 16 pages
     // (of 4 KiB and a 24-byte frame header each), not the 60-odd written.
-    let log = file_size(&w.path.with_extension("db-wal"));
+    let log = file_size(&setup.path.with_extension("db-wal"));
     assert!(
         log <= 32 * 4120 + 32,
         "the log did not start over: {log} bytes"
@@ -125,12 +125,12 @@ fn a_long_log_is_copied_by_the_writer_itself_and_then_started_over() {
 
 #[test]
 fn a_long_log_waits_for_the_writer_to_be_between_groups() {
-    let w = new_writer(c_int::MAX, 16);
+    let setup = new_writer(c_int::MAX, 16);
 
-    // Commits alone, as inside one group: the log is long, nothing copied.
-    write_rows(&w.connection, |_| {});
-    assert_eq!(file_size(&w.path), w.before);
+    // Commits with no pause between groups: the log is long, nothing copied.
+    write_rows(&setup.connection, |_| {});
+    assert_eq!(file_size(&setup.path), setup.before);
 
-    w.long_log.checkpoint_if_due(&w.connection);
-    assert!(file_size(&w.path) >= w.before + 4096 * (ROWS as u64 / 2));
+    setup.long_log.checkpoint_if_due(&setup.connection);
+    assert!(file_size(&setup.path) >= setup.before + 4096 * (ROWS as u64 / 2));
 }

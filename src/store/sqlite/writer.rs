@@ -74,7 +74,8 @@ impl Drop for PendingJob {
 
 impl Writer {
     /// Starts the writer thread on `connection`; it calls `after_each_group`
-    /// once the answers of each group (or job run alone) are sent.
+    /// once the answers of a group are sent (and of the job that must run
+    /// alone after it, if one ended the group).
     pub fn spawn(
         connection: Connection,
         after_each_group: impl FnMut(&Connection) + Send + 'static,

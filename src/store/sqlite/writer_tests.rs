@@ -263,10 +263,9 @@ async fn a_group_is_answered_before_the_upkeep_after_it() {
     let path = directory.path().join("upkeep.db");
     let (upkeep_started, started) = mpsc::channel::<()>();
     let (finish_upkeep, finish) = mpsc::channel::<()>();
-    let finish = std::sync::Mutex::new(finish);
     let writer = Writer::spawn(connect(&path), move |_| {
         let _ = upkeep_started.send(());
-        let _ = finish.lock().expect("lock").recv();
+        let _ = finish.recv();
     })
     .expect("writer");
 
