@@ -42,12 +42,13 @@ pub struct Thresholds {
     /// often, so that each pass is short and little is left behind it.
     pub wake: c_int,
     /// A log this long is checkpointed by the writer itself (62.5 MiB of
-    /// 4 KiB pages; the log file keeps that size once it has reached it). What is left to copy then, and the sync, is a pause
-    /// for the writes queued meanwhile; the writer's checkpoint starts the
-    /// log over, and the longer the log, the rarer the pause. PATCH email
-    /// at 1M users (wrk, 32 connections; BENCHMARKS.md): 3,340 to 3,460
-    /// req/s at 4,000 pages woken every 1,000, 3,690 to 4,260 at 16,000
-    /// woken every 250 or 100, with p99 36 to 48 ms.
+    /// 4 KiB pages; the log file keeps that size once it has reached it).
+    /// What is left to copy then, and the sync, is a pause for the writes
+    /// queued meanwhile; the writer's checkpoint starts the log over, and
+    /// the longer the log, the rarer the pause. PATCH email at 1M users
+    /// (wrk, 32 connections; BENCHMARKS.md): 3,340 to 3,460 req/s at 4,000
+    /// pages woken every 1,000, 3,690 to 4,260 at 16,000 woken every 250
+    /// or 100, with p99 36 to 48 ms.
     pub checkpoint_here: c_int,
 }
 
