@@ -89,8 +89,7 @@ where
 /// Opens a connection the way the store does (src/store/sqlite/connection.rs):
 /// no mutex, busy timeout, foreign keys, `synchronous = NORMAL`, 32 cached
 /// statements, plans that do not depend on bound values (QPSG), reads
-/// through a map of the file as large as `serve` maps by default, and the
-/// writer's savepoint journals in memory (`temp_store = MEMORY`); the
+/// through a map of the file as large as `serve` maps by default; the
 /// database is in WAL mode already.
 fn open_like_the_store(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -110,7 +109,6 @@ fn open_like_the_store(path: &Path) -> rusqlite::Result<Connection> {
         "mmap_size",
         i64::from(neptun_accounts::config::SQLITE_MMAP_MIB_MAX) << 20,
     )?;
-    connection.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(connection)
 }
 

@@ -72,21 +72,6 @@ pub fn open(path: &Path, tuning: SqliteTuning) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
-/// What the writer connection sets once migrations are done: the journals
-/// of its savepoints stay in memory.
-///
-/// Every job of a group runs in a savepoint, and SQLite copies each page a
-/// savepoint changes into that savepoint's journal first, so that the job
-/// alone can be rolled back. Past 64 KiB (16 pages: one email change on a
-/// million users touches about 25) that journal spilled to a new temporary
-/// file, opened, written page by page and closed in every group: 12 of the
-/// 34 `pwrite` calls per PATCH. In memory it is freed when the job's
-/// savepoint ends, so it never holds more than one job's pages. Set after
-/// migrations, whose index builds may sort more than memory should hold.
-pub fn keep_savepoint_journals_in_memory(connection: &Connection) -> rusqlite::Result<()> {
-    connection.pragma_update(None, "temp_store", "MEMORY")
-}
-
 /// Read connections, opened on demand and reused; at most
 /// [`READ_CONNECTIONS`] in use at once.
 pub struct ReadPool {

@@ -92,8 +92,6 @@ fn open_writer(
     }
     journal::switch_to_wal(&connection).map_err(describe)?;
     migrations::migrate(&mut connection).map_err(|err| describe(err.to_string()))?;
-    connection::keep_savepoint_journals_in_memory(&connection)
-        .map_err(|err| describe(err.to_string()))?;
     let long_log = checkpointer::hand_over(
         &mut connection,
         path,
@@ -392,7 +390,3 @@ impl Store for SqliteStore {
 #[cfg(test)]
 #[path = "statement_tests.rs"]
 mod statement_tests;
-
-#[cfg(all(test, target_os = "linux"))]
-#[path = "savepoint_journal_tests.rs"]
-mod savepoint_journal_tests;
