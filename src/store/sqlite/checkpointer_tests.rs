@@ -17,6 +17,14 @@ struct NewWriter {
     before: u64,
 }
 
+impl NewWriter {
+    /// The database file's size once at least half the rows' pages are
+    /// copied into it.
+    fn with_half_the_rows(&self) -> u64 {
+        self.before + 4096 * (ROWS as u64 / 2)
+    }
+}
+
 fn new_writer(wake: c_int, checkpoint_here: c_int) -> NewWriter {
     let directory = tempfile::tempdir().expect("temp dir");
     let path = directory.path().join("test.db");
@@ -86,7 +94,7 @@ fn the_checkpointer_copies_the_log_while_the_writer_never_does() {
 
     write_rows(&setup.connection, as_the_writer(&setup.long_log));
 
-    let enough = setup.before + 4096 * (ROWS as u64 / 2);
+    let enough = setup.with_half_the_rows();
     let after = size_once_grown_to(&setup.path, enough);
     assert!(
         after >= enough,
@@ -113,7 +121,7 @@ fn a_long_log_is_copied_by_the_writer_itself_and_then_started_over() {
 
     // No wait: the writer copied the log itself after the commits that
     // crossed 16 pages.
-    assert!(file_size(&setup.path) >= setup.before + 4096 * (ROWS as u64 / 2));
+    assert!(file_size(&setup.path) >= setup.with_half_the_rows());
     // Started over each time: the log never held much more than 16 pages
     // (of 4 KiB and a 24-byte frame header each), not the 60-odd written.
     let log = file_size(&setup.path.with_extension("db-wal"));
@@ -132,5 +140,5 @@ fn a_long_log_waits_for_the_writer_to_be_between_groups() {
     assert_eq!(file_size(&setup.path), setup.before);
 
     setup.long_log.checkpoint_if_due(&setup.connection);
-    assert!(file_size(&setup.path) >= setup.before + 4096 * (ROWS as u64 / 2));
+    assert!(file_size(&setup.path) >= setup.with_half_the_rows());
 }
